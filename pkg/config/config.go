@@ -1,0 +1,207 @@
+// Package config defines the worker's configuration: one YAML file, then
+// TRIAGE_* environment variables over it, then defaults for what neither
+// set. It owns loading, defaults and validation; it does not open
+// connections (package kafkaclient turns Kafka settings into client options).
+//
+// Every scalar, list and duration field has an environment variable named
+// by its yaml keys joined with "_", upper-cased and prefixed with TRIAGE_:
+// kafka.sasl.password is TRIAGE_KAFKA_SASL_PASSWORD. Lists are
+// comma-separated and durations use Go syntax (45s, 1m30s). Rules and
+// input.mapping.metric_fields can only be set in the file.
+package config
+
+import "time"
+
+// Delivery modes of the worker's consume-transform-produce loop.
+const (
+	ExactlyOnce = "exactly_once"
+	AtLeastOnce = "at_least_once"
+)
+
+// Start offsets for partitions the group has not committed.
+const (
+	StartEarliest = "earliest"
+	StartLatest   = "latest"
+)
+
+// SASL mechanisms.
+const (
+	SASLPlain       = "PLAIN"
+	SASLScramSHA256 = "SCRAM-SHA-256"
+	SASLScramSHA512 = "SCRAM-SHA-512"
+)
+
+// Log formats. FormatAuto is console on a terminal and JSON elsewhere.
+const (
+	FormatJSON    = "json"
+	FormatConsole = "console"
+	FormatAuto    = "auto"
+)
+
+// MaxRecordBytesLimit is the largest allowed input.max_record_bytes: a
+// record that size, copied to the dead-letter topic with its headers, still
+// fits in one produce request of the default size (1,000,000 bytes).
+const MaxRecordBytesLimit = 900_000
+
+// Config is the whole configuration of a triage worker.
+type Config struct {
+	// WorkerID names this worker in provenance, logs and its transactional
+	// id. It must be unique in the consumer group and stable across restarts
+	// of the same worker. Default: the host name; empty after loading also
+	// means the host name.
+	WorkerID string `yaml:"worker_id"`
+
+	Kafka          Kafka          `yaml:"kafka"`
+	SchemaRegistry SchemaRegistry `yaml:"schema_registry"`
+	Input          Input          `yaml:"input"`
+	Output         Output         `yaml:"output"`
+	Rules          []Rule         `yaml:"rules"`
+	HTTP           HTTP           `yaml:"http"`
+	Log            Log            `yaml:"log"`
+}
+
+// Kafka holds the connection and group settings.
+type Kafka struct {
+	// Brokers to bootstrap from. Default: [127.0.0.1:9092].
+	Brokers []string `yaml:"brokers"`
+	// ClientID sent to brokers. Default: triage.
+	ClientID string `yaml:"client_id"`
+	TLS      TLS    `yaml:"tls"`
+	SASL     SASL   `yaml:"sasl"`
+	// SessionTimeout of the group member. Default: 45s.
+	SessionTimeout time.Duration `yaml:"session_timeout"`
+	// RebalanceTimeout of the group member. Default: 60s.
+	RebalanceTimeout time.Duration `yaml:"rebalance_timeout"`
+	// InstanceID turns on static group membership: a restarted worker with
+	// the same instance id takes its partitions back without a rebalance.
+	// Default: empty (dynamic membership).
+	InstanceID string `yaml:"instance_id"`
+	// TransactionTimeout bounds an open transaction. Default: 60s.
+	TransactionTimeout time.Duration `yaml:"transaction_timeout"`
+}
+
+// TLS settings for the Kafka connection.
+type TLS struct {
+	// Enabled turns TLS on. Default: false.
+	Enabled bool `yaml:"enabled"`
+	// CAFile is a PEM bundle of roots; empty uses the system roots.
+	CAFile string `yaml:"ca_file"`
+	// CertFile and KeyFile are the client certificate for mutual TLS.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// ServerName overrides the name checked in the broker's certificate.
+	ServerName string `yaml:"server_name"`
+	// InsecureSkipVerify disables certificate checks. Default: false.
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+}
+
+// SASL settings for the Kafka connection.
+type SASL struct {
+	// Mechanism is one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, or empty
+	// for no SASL. Default: empty.
+	Mechanism string `yaml:"mechanism"`
+	Username  string `yaml:"username"`
+	// Password is best given by TRIAGE_KAFKA_SASL_PASSWORD or PasswordFile.
+	Password string `yaml:"password"`
+	// PasswordFile is read at load into Password, its trailing newline
+	// trimmed. Setting both is an error.
+	PasswordFile string `yaml:"password_file"`
+}
+
+// SchemaRegistry points at a Confluent-compatible schema registry. With a
+// URL set, Confluent wire-format input can be decoded and output is written
+// in the Confluent wire format; without one, output is Avro single-object
+// encoding.
+type SchemaRegistry struct {
+	// URL of the registry, http or https. Default: empty (no registry).
+	URL string `yaml:"url"`
+	// Username and Password for HTTP basic auth; both or neither.
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+	// PasswordFile is read at load into Password, like SASL.PasswordFile.
+	PasswordFile string `yaml:"password_file"`
+	// Timeout of one registry request. Default: 5s.
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// Input says what the worker consumes and how to read it.
+type Input struct {
+	// Topics to consume. Default: [events].
+	Topics []string `yaml:"topics"`
+	// Group is the consumer group. Default: triage-worker.
+	Group string `yaml:"group"`
+	// StartOffset for partitions the group has no commit for: earliest or
+	// latest. Default: earliest.
+	StartOffset string `yaml:"start_offset"`
+	// MaxRecordBytes is the largest record value accepted; larger ones go
+	// to the dead-letter topic. At most MaxRecordBytesLimit. Default: 524288.
+	MaxRecordBytes int `yaml:"max_record_bytes"`
+	// MaxPollRecords bounds one batch, and so one transaction. Default: 1000.
+	MaxPollRecords int `yaml:"max_poll_records"`
+	// SchemaFiles are extra Avro schemas (.avsc) the worker knows for
+	// single-object encoded input, beside the built-in ones.
+	SchemaFiles []string `yaml:"schema_files"`
+	// Mapping tells where the Event's fields are in the input record.
+	Mapping Mapping `yaml:"mapping"`
+}
+
+// Mapping names, as dotted paths into the decoded record, where each field
+// of an Event is found. The defaults read triage's own Event schema.
+type Mapping struct {
+	// ID path. Default: id. A record without one gets topic-partition-offset.
+	ID string `yaml:"id"`
+	// EventTime path; Avro timestamp-millis, an RFC 3339 string or epoch
+	// milliseconds. Default: event_time. Missing: the Kafka record time.
+	EventTime string `yaml:"event_time"`
+	// Source path. Default: source. Missing: the topic name.
+	Source string `yaml:"source"`
+	// Entity path (required in the record). Default: entity.
+	Entity string `yaml:"entity"`
+	// Text path. Default: text.
+	Text string `yaml:"text"`
+	// Metrics is the path of a map of numbers. Default: metrics.
+	Metrics string `yaml:"metrics"`
+	// MetricFields adds single numeric fields as metrics: name -> path.
+	// File only: it has no environment variable. Default: none.
+	MetricFields map[string]string `yaml:"metric_fields"`
+	// Attributes is the path of a map of strings. Default: attributes.
+	Attributes string `yaml:"attributes"`
+}
+
+// Output names the topics the worker writes.
+type Output struct {
+	// EnrichedTopic gets every decodable record. Default: events.enriched.
+	EnrichedTopic string `yaml:"enriched_topic"`
+	// EscalationTopic gets flagged records too. Default: events.escalations.
+	EscalationTopic string `yaml:"escalation_topic"`
+	// DeadLetterTopic gets records that can never be processed, with their
+	// original bytes. Default: events.deadletter.
+	DeadLetterTopic string `yaml:"dead_letter_topic"`
+	// Delivery is exactly_once or at_least_once. Default: exactly_once.
+	Delivery string `yaml:"delivery"`
+	// RecentEvents is how many earlier events of the entity an escalation
+	// carries. Default: 5.
+	RecentEvents int `yaml:"recent_events"`
+}
+
+// Rule flags a record whose metric crosses a threshold. Exactly one of
+// Above and Below is set. Rules are set in the file only. Default: none.
+type Rule struct {
+	Metric string   `yaml:"metric"`
+	Above  *float64 `yaml:"above"`
+	Below  *float64 `yaml:"below"`
+}
+
+// HTTP is the listener for /metrics, /healthz and /readyz.
+type HTTP struct {
+	// Listen address; empty disables it. Default: 127.0.0.1:9464.
+	Listen string `yaml:"listen"`
+}
+
+// Log settings.
+type Log struct {
+	// Level: debug, info, warn or error. Default: info.
+	Level string `yaml:"level"`
+	// Format: json, console, or auto (console on a terminal). Default: auto.
+	Format string `yaml:"format"`
+}

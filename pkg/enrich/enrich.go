@@ -1,0 +1,171 @@
+// Package enrich is the worker's Processor: it decodes a consumed record
+// into an Event, runs the taggers over it, and encodes the enriched record
+// for the output topic and, when a tagger flagged it, an escalation for the
+// escalation topic. It owns the short per-entity history escalations carry.
+// Kafka sessions, retries and dead-lettering belong to package pipeline.
+package enrich
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/golang-lru/v2/simplelru"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/streamtriage/triage/pkg/codec"
+	"github.com/streamtriage/triage/pkg/pipeline"
+	"github.com/streamtriage/triage/pkg/record"
+	"github.com/streamtriage/triage/pkg/tag"
+)
+
+// DefaultMaxEntities bounds the entities whose recent events are kept for
+// escalations; the least recently seen is forgotten first.
+const DefaultMaxEntities = 100_000
+
+// Config configures a Processor.
+type Config struct {
+	Decoder *codec.Decoder
+	Encoder *codec.Encoder
+	Taggers []tag.Tagger
+	// EnrichedTopic and EscalationTopic are the output topics; required.
+	EnrichedTopic   string
+	EscalationTopic string
+	// WorkerID goes into every record's provenance.
+	WorkerID string
+	// RecentEvents is how many earlier events of the entity an escalation
+	// carries; 0 carries none.
+	RecentEvents int
+	// MaxEntities bounds the history; default DefaultMaxEntities.
+	MaxEntities int
+	// Metrics, to count escalations into; may be nil.
+	Metrics *pipeline.Metrics
+	// Now is the clock for provenance; default time.Now.
+	Now func() time.Time
+}
+
+// Processor implements pipeline.Processor. It is not safe for concurrent
+// use; the loop calls it from one goroutine.
+type Processor struct {
+	cfg    Config
+	recent *simplelru.LRU[string, []record.Event]
+}
+
+// New returns a Processor for cfg.
+func New(cfg Config) (*Processor, error) {
+	if cfg.Decoder == nil || cfg.Encoder == nil {
+		return nil, errors.New("enrich: decoder and encoder are required")
+	}
+	if cfg.EnrichedTopic == "" || cfg.EscalationTopic == "" {
+		return nil, errors.New("enrich: enriched and escalation topics are required")
+	}
+	if cfg.MaxEntities <= 0 {
+		cfg.MaxEntities = DefaultMaxEntities
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	p := &Processor{cfg: cfg}
+	if cfg.RecentEvents > 0 {
+		lru, err := simplelru.NewLRU[string, []record.Event](cfg.MaxEntities, nil)
+		if err != nil {
+			return nil, fmt.Errorf("enrich: %w", err)
+		}
+		p.recent = lru
+	}
+	return p, nil
+}
+
+// Process decodes r, tags it and returns the enriched record, plus the
+// escalation when a tagger flagged it. Both are keyed by entity and carry
+// r's headers. A permanent decode failure is a *pipeline.Rejection with
+// the codec's reason.
+func (p *Processor) Process(ctx context.Context, r *kgo.Record) ([]*kgo.Record, error) {
+	ev, err := p.cfg.Decoder.Decode(ctx, r.Value, codec.Meta{
+		Topic:     r.Topic,
+		Partition: r.Partition,
+		Offset:    r.Offset,
+		Timestamp: r.Timestamp,
+	})
+	if err != nil {
+		var ce *codec.Error
+		if errors.As(err, &ce) {
+			return nil, pipeline.Reject(string(ce.Reason), err)
+		}
+		return nil, err
+	}
+
+	en := record.Enriched{
+		Event: ev,
+		Provenance: record.Provenance{
+			Topic:       r.Topic,
+			Partition:   r.Partition,
+			Offset:      r.Offset,
+			WorkerID:    p.cfg.WorkerID,
+			ProcessedAt: p.cfg.Now(),
+		},
+	}
+	for _, t := range p.cfg.Taggers {
+		if err := t.Tag(ctx, &en); err != nil {
+			return nil, fmt.Errorf("tagger %s: %w", t.Name(), err)
+		}
+	}
+
+	val, err := p.cfg.Encoder.Enriched(ctx, p.cfg.EnrichedTopic, &en)
+	if err != nil {
+		return nil, p.encodeErr(err)
+	}
+	key := []byte(ev.Entity)
+	outs := []*kgo.Record{{Topic: p.cfg.EnrichedTopic, Key: key, Value: val, Headers: r.Headers}}
+
+	if en.Escalate {
+		esc := record.Escalation{Enriched: en, Recent: p.history(ev.Entity)}
+		for _, t := range p.cfg.Taggers {
+			if b, ok := t.(tag.Baseliner); ok {
+				esc.Baselines = append(esc.Baselines, b.Baselines(ev.Entity)...)
+			}
+		}
+		val, err := p.cfg.Encoder.Escalation(ctx, p.cfg.EscalationTopic, &esc)
+		if err != nil {
+			return nil, p.encodeErr(err)
+		}
+		outs = append(outs, &kgo.Record{
+			Topic: p.cfg.EscalationTopic, Key: key, Value: val, Headers: r.Headers,
+		})
+		if p.cfg.Metrics != nil {
+			p.cfg.Metrics.Escalated.WithLabelValues(r.Topic).Inc()
+		}
+	}
+	p.remember(ev)
+	return outs, nil
+}
+
+// encodeErr keeps transient encoder failures (a registry that is down)
+// retryable and rejects the record for anything else: an event that
+// cannot be written in the output schema will never be.
+func (p *Processor) encodeErr(err error) error {
+	if codec.IsPermanent(err) {
+		return pipeline.Reject("encode", err)
+	}
+	return err
+}
+
+func (p *Processor) history(entity string) []record.Event {
+	if p.recent == nil {
+		return nil
+	}
+	h, _ := p.recent.Peek(entity)
+	return append([]record.Event(nil), h...)
+}
+
+func (p *Processor) remember(ev record.Event) {
+	if p.recent == nil {
+		return
+	}
+	h, _ := p.recent.Get(ev.Entity)
+	if len(h) >= p.cfg.RecentEvents {
+		h = append(h[:0:0], h[len(h)-p.cfg.RecentEvents+1:]...)
+	}
+	p.recent.Add(ev.Entity, append(h, ev))
+}

@@ -1,0 +1,456 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap"
+)
+
+// Processor turns one consumed record into the records to produce for it.
+//
+// The loop calls Process from one goroutine, in consumption order. A batch
+// whose transaction aborts (after a rebalance, say) is processed again, so
+// Process must not assume it sees a record once. It returns a *Rejection
+// for a record that can never be processed; any other error is retried.
+// The returned records need Topic set; the loop owns them after the call.
+type Processor interface {
+	Process(ctx context.Context, r *kgo.Record) ([]*kgo.Record, error)
+}
+
+// ProcessorFunc adapts a function to a Processor.
+type ProcessorFunc func(ctx context.Context, r *kgo.Record) ([]*kgo.Record, error)
+
+// Process calls f.
+func (f ProcessorFunc) Process(ctx context.Context, r *kgo.Record) ([]*kgo.Record, error) {
+	return f(ctx, r)
+}
+
+// Copy returns a Processor that writes each record's key, value and
+// headers unchanged to topic: the plain copy the worker is measured against.
+func Copy(topic string) Processor {
+	return ProcessorFunc(func(_ context.Context, r *kgo.Record) ([]*kgo.Record, error) {
+		return []*kgo.Record{{Topic: topic, Key: r.Key, Value: r.Value, Headers: r.Headers}}, nil
+	})
+}
+
+// Config is the loop's configuration. Zero durations and sizes take the
+// defaults named on each field.
+type Config struct {
+	// Topics to consume; required.
+	Topics []string
+	// Group is the consumer group; required.
+	Group string
+	// WorkerID must be unique in the group and stable across restarts of
+	// one worker: the transactional id is derived from it, so a restarted
+	// worker fences its previous incarnation's open transaction.
+	WorkerID string
+	// DeadLetterTopic receives rejected records; required.
+	DeadLetterTopic string
+	// AtLeastOnce turns off transactions: outputs are flushed, then
+	// offsets committed. Default: exactly once.
+	AtLeastOnce bool
+	// MaxRecordBytes is the largest value processed; larger ones are
+	// dead-lettered with ReasonTooLarge. Default: 524288.
+	MaxRecordBytes int
+	// MaxOutputBytes is the largest record the producer can write; an
+	// input whose outputs exceed it is dead-lettered. Default: 1000000.
+	MaxOutputBytes int
+	// MaxPollRecords bounds a batch, and so the work held by one
+	// transaction. Default: 1000.
+	MaxPollRecords int
+	// RetryBackoffMin and RetryBackoffMax bound the jittered exponential
+	// backoff between tries of a transiently failing record, and between
+	// Kafka sessions after a fatal client error. Defaults: 100ms and 10s.
+	RetryBackoffMin time.Duration
+	RetryBackoffMax time.Duration
+	// ShutdownTimeout bounds finishing the open batch once the context is
+	// cancelled. Default: 30s.
+	ShutdownTimeout time.Duration
+	// ClientOpts are the connection options (brokers, TLS, SASL, logger,
+	// hooks) and any group options (timeouts, instance id, start offset).
+	// The loop adds the group, topics, isolation level and transactional
+	// id itself.
+	ClientOpts []kgo.Opt
+	// Metrics to count into; nil creates unregistered ones.
+	Metrics *Metrics
+	// Logger; nil logs nothing.
+	Logger *zap.Logger
+}
+
+func (c *Config) defaults() {
+	if c.MaxRecordBytes <= 0 {
+		c.MaxRecordBytes = 512 << 10
+	}
+	if c.MaxOutputBytes <= 0 {
+		c.MaxOutputBytes = 1_000_000
+	}
+	if c.MaxPollRecords <= 0 {
+		c.MaxPollRecords = 1000
+	}
+	if c.RetryBackoffMin <= 0 {
+		c.RetryBackoffMin = 100 * time.Millisecond
+	}
+	if c.RetryBackoffMax <= 0 {
+		c.RetryBackoffMax = 10 * time.Second
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = 30 * time.Second
+	}
+	if c.Metrics == nil {
+		c.Metrics = NewMetrics(nil)
+	}
+	if c.Logger == nil {
+		c.Logger = zap.NewNop()
+	}
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	if len(c.Topics) == 0 {
+		errs = append(errs, errors.New("no input topics"))
+	}
+	if c.Group == "" {
+		errs = append(errs, errors.New("no consumer group"))
+	}
+	if c.WorkerID == "" && !c.AtLeastOnce {
+		errs = append(errs, errors.New("no worker id (needed for the transactional id)"))
+	}
+	if c.DeadLetterTopic == "" {
+		errs = append(errs, errors.New("no dead-letter topic"))
+	}
+	if c.RetryBackoffMin > c.RetryBackoffMax {
+		errs = append(errs, fmt.Errorf("retry backoff min %v is over max %v",
+			c.RetryBackoffMin, c.RetryBackoffMax))
+	}
+	return errors.Join(errs...)
+}
+
+// TransactionalID is the transactional id a worker uses in a group.
+func TransactionalID(group, workerID string) string {
+	return "triage-" + group + "-" + workerID
+}
+
+// Loop is the consume-transform-produce loop. Create it with New, run it
+// with Run; Ready may be called from any goroutine.
+type Loop struct {
+	cfg  Config
+	proc Processor
+	log  *zap.Logger
+	m    *Metrics
+
+	mu      sync.Mutex // guards sess and pending
+	sess    session    // the current session, nil between sessions
+	pending string     // why the loop is not ready beyond the group state
+}
+
+// New returns a loop over cfg that runs proc on every record.
+func New(cfg Config, proc Processor) (*Loop, error) {
+	cfg.defaults()
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("invalid pipeline config: %w", err)
+	}
+	return &Loop{cfg: cfg, proc: proc, log: cfg.Logger, m: cfg.Metrics}, nil
+}
+
+// Ready returns nil once the loop's consumer has joined its group and is
+// not stuck retrying, and an error saying why not otherwise.
+func (l *Loop) Ready() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.sess == nil {
+		return errors.New("no kafka session")
+	}
+	if l.pending != "" {
+		return errors.New(l.pending)
+	}
+	if _, gen := l.sess.client().GroupMetadata(); gen < 0 {
+		return errors.New("not yet joined to the consumer group")
+	}
+	return nil
+}
+
+func (l *Loop) setPending(why string) {
+	l.mu.Lock()
+	l.pending = why
+	l.mu.Unlock()
+}
+
+// Run consumes until ctx is cancelled, then finishes or aborts the open
+// batch, leaves the group and returns nil. A session that fails for good
+// (a fenced producer, a lost transaction) is closed and a new one started
+// after a backoff, so Run returns an error only for a configuration the
+// client refuses.
+func (l *Loop) Run(ctx context.Context) error {
+	for attempt := 0; ; attempt++ {
+		sess, err := l.newSession()
+		if err != nil {
+			return err
+		}
+		l.m.Sessions.Inc()
+		l.mu.Lock()
+		l.sess = sess
+		l.mu.Unlock()
+
+		err = l.consume(ctx, sess)
+
+		l.mu.Lock()
+		l.sess = nil
+		l.mu.Unlock()
+		sess.close()
+
+		if ctx.Err() != nil {
+			l.log.Info("pipeline stopped", zap.String("why", "context cancelled"))
+			return nil
+		}
+		l.log.Error("kafka session failed; starting a new one", zap.Error(err),
+			zap.Int("attempt", attempt+1))
+		if !sleep(ctx, backoff(l.cfg.RetryBackoffMin, l.cfg.RetryBackoffMax, attempt)) {
+			return nil
+		}
+	}
+}
+
+func (l *Loop) newSession() (session, error) {
+	opts := append([]kgo.Opt{}, l.cfg.ClientOpts...)
+	opts = append(opts,
+		kgo.ConsumerGroup(l.cfg.Group),
+		kgo.ConsumeTopics(l.cfg.Topics...),
+		kgo.Balancers(kgo.CooperativeStickyBalancer()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.ProducerBatchMaxBytes(int32(l.cfg.MaxOutputBytes)+1024),
+	)
+	if l.cfg.AtLeastOnce {
+		return newAlosSession(opts)
+	}
+	opts = append(opts,
+		kgo.TransactionalID(TransactionalID(l.cfg.Group, l.cfg.WorkerID)),
+		kgo.RequireStableFetchOffsets(),
+	)
+	return newTxnSession(opts)
+}
+
+// consume runs batches on sess until ctx is cancelled or sess fails.
+func (l *Loop) consume(ctx context.Context, sess session) error {
+	for {
+		start := time.Now()
+		fetches := sess.poll(ctx, l.cfg.MaxPollRecords)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if fetches.IsClientClosed() {
+			return errors.New("client closed")
+		}
+		fetches.EachError(func(topic string, p int32, err error) {
+			l.log.Warn("fetch error", zap.String("topic", topic), zap.Int32("partition", p),
+				zap.Error(err))
+		})
+		if fetches.NumRecords() == 0 {
+			if fetches.Err() != nil {
+				// Errors without records: let the client recover before
+				// polling again rather than spin.
+				if !sleep(ctx, l.cfg.RetryBackoffMin) {
+					return nil
+				}
+			}
+			continue
+		}
+		l.m.Stage.WithLabelValues("poll").Observe(time.Since(start).Seconds())
+		l.observeLag(fetches)
+
+		if err := l.batch(ctx, sess, fetches); err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+}
+
+// batch processes one polled batch and ends it. It returns an error only
+// when the session is no longer usable.
+func (l *Loop) batch(ctx context.Context, sess session, fetches kgo.Fetches) error {
+	start := time.Now()
+	outs := make([]*kgo.Record, 0, fetches.NumRecords()*2)
+	dead := 0
+	var err error
+	fetches.EachRecord(func(r *kgo.Record) {
+		if err != nil {
+			return
+		}
+		l.m.RecordsIn.WithLabelValues(r.Topic).Inc()
+		var rs []*kgo.Record
+		rs, err = l.process(ctx, r)
+		for _, o := range rs {
+			if o.Topic == l.cfg.DeadLetterTopic {
+				dead++
+			}
+		}
+		outs = append(outs, rs...)
+	})
+	if err != nil {
+		// Only cancellation stops processing: nothing was produced, and
+		// the batch is consumed again by whoever owns it next.
+		return nil
+	}
+	l.m.Stage.WithLabelValues("process").Observe(time.Since(start).Seconds())
+
+	// From here on the batch is finished even if ctx is cancelled, within
+	// the shutdown timeout, so a stop never leaves a transaction open.
+	endCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.cfg.ShutdownTimeout)
+	defer cancel()
+
+	start = time.Now()
+	if err := sess.begin(); err != nil {
+		return fmt.Errorf("unable to begin transaction: %w", err)
+	}
+	var (
+		produceMu  sync.Mutex
+		produceErr error
+	)
+	for _, o := range outs {
+		sess.produce(endCtx, o, func(r *kgo.Record, err error) {
+			if err != nil {
+				produceMu.Lock()
+				if produceErr == nil {
+					produceErr = fmt.Errorf("unable to produce to %s: %w", r.Topic, err)
+				}
+				produceMu.Unlock()
+			}
+		})
+	}
+	l.m.Stage.WithLabelValues("produce").Observe(time.Since(start).Seconds())
+
+	start = time.Now()
+	committed, err := sess.end(endCtx, produceErr == nil)
+	l.m.Stage.WithLabelValues("commit").Observe(time.Since(start).Seconds())
+	if err != nil {
+		l.m.Batches.WithLabelValues("abort").Inc()
+		return fmt.Errorf("unable to end batch: %w", err)
+	}
+	if !committed {
+		l.m.Batches.WithLabelValues("abort").Inc()
+		l.log.Info("batch aborted; it will be consumed again",
+			zap.Int("records", fetches.NumRecords()), zap.NamedError("produce_error", produceErr))
+		return nil
+	}
+	l.m.Batches.WithLabelValues("commit").Inc()
+	for _, o := range outs {
+		l.m.RecordsOut.WithLabelValues(o.Topic).Inc()
+	}
+	if dead > 0 {
+		l.log.Debug("batch committed with dead letters", zap.Int("dead_letters", dead))
+	}
+	return nil
+}
+
+// process runs the processor on r, retrying transient failures until they
+// pass or ctx is cancelled, and turns rejections into a dead letter.
+func (l *Loop) process(ctx context.Context, r *kgo.Record) ([]*kgo.Record, error) {
+	if len(r.Value) > l.cfg.MaxRecordBytes {
+		err := fmt.Errorf("value is %d bytes, over the limit of %d", len(r.Value),
+			l.cfg.MaxRecordBytes)
+		return l.reject(r, &Rejection{Reason: ReasonTooLarge, Err: err}), nil
+	}
+	for attempt := 0; ; attempt++ {
+		outs, err := l.safeProcess(ctx, r)
+		if err == nil {
+			for _, o := range outs {
+				if n := recordSize(o); n > l.cfg.MaxOutputBytes {
+					err := fmt.Errorf("output to %s is %d bytes, over the limit of %d",
+						o.Topic, n, l.cfg.MaxOutputBytes)
+					return l.reject(r, &Rejection{Reason: ReasonOutputTooLarge, Err: err}), nil
+				}
+			}
+			if attempt > 0 {
+				l.setPending("")
+				l.log.Info("processing recovered", zap.Int("attempts", attempt+1))
+			}
+			return outs, nil
+		}
+		if rej, ok := AsRejection(err); ok {
+			return l.reject(r, rej), nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		l.m.Retries.Inc()
+		wait := backoff(l.cfg.RetryBackoffMin, l.cfg.RetryBackoffMax, attempt)
+		if attempt%10 == 0 {
+			l.log.Warn("transient processing failure; retrying", zap.Error(err),
+				zap.String("topic", r.Topic), zap.Int32("partition", r.Partition),
+				zap.Int64("offset", r.Offset), zap.Duration("backoff", wait))
+		}
+		l.setPending("retrying a transient failure: " + err.Error())
+		if !sleep(ctx, wait) {
+			return nil, ctx.Err()
+		}
+	}
+}
+
+func (l *Loop) safeProcess(ctx context.Context, r *kgo.Record) (outs []*kgo.Record, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			outs, err = nil, panicRejection(v)
+		}
+	}()
+	return l.proc.Process(ctx, r)
+}
+
+func (l *Loop) reject(r *kgo.Record, rej *Rejection) []*kgo.Record {
+	l.m.DeadLettered.WithLabelValues(r.Topic, rej.Reason).Inc()
+	l.log.Debug("record dead-lettered", zap.String("topic", r.Topic),
+		zap.Int32("partition", r.Partition), zap.Int64("offset", r.Offset),
+		zap.String("reason", rej.Reason), zap.Error(rej.Err))
+	return []*kgo.Record{deadLetter(l.cfg.DeadLetterTopic, l.cfg.WorkerID, r, rej)}
+}
+
+func (l *Loop) observeLag(fetches kgo.Fetches) {
+	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+		if len(p.Records) == 0 {
+			return
+		}
+		end := p.LastStableOffset
+		if end <= 0 {
+			end = p.HighWatermark
+		}
+		next := p.Records[len(p.Records)-1].Offset + 1
+		lag := float64(end - next)
+		if lag < 0 {
+			lag = 0
+		}
+		l.m.Lag.WithLabelValues(p.Topic, strconv.Itoa(int(p.Partition))).Set(lag)
+	})
+}
+
+// backoff is the jittered exponential wait before try attempt+1.
+func backoff(min, max time.Duration, attempt int) time.Duration {
+	d := min
+	for i := 0; i < attempt && d < max; i++ {
+		d *= 2
+	}
+	if d > max {
+		d = max
+	}
+	// Full jitter on the upper half keeps waits from synchronising
+	// across workers while never dropping below half the step.
+	return d/2 + rand.N(d/2+1)
+}
+
+// sleep waits for d or until ctx is done, and reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

@@ -1,0 +1,43 @@
+// Package tag defines the Tagger, the plug-in point of the hot path: each
+// tagger looks at one decoded event and adds what it finds (a class, an
+// anomaly, a reason to escalate) to the enriched record. It ships the
+// pass-through tagger and a threshold rule tagger; classifiers and anomaly
+// detectors live in their own packages and implement the same interface.
+// Taggers know nothing about Kafka or wire formats.
+package tag
+
+import (
+	"context"
+
+	"github.com/streamtriage/triage/pkg/record"
+)
+
+// Tagger adds its findings to an enriched record.
+//
+// Tag is called from the single goroutine that processes a batch, in the
+// order records were consumed, so an implementation needs no locking for
+// state it keeps per entity. It must not keep a reference to e. An error
+// that will never go away for this record should be a *pipeline.Rejection
+// (the record is dead-lettered); any other error is retried with backoff.
+type Tagger interface {
+	// Name identifies the tagger in logs and metrics.
+	Name() string
+	Tag(ctx context.Context, e *record.Enriched) error
+}
+
+// Baseliner is implemented by taggers that know what they expect of an
+// entity's metrics. The worker adds these baselines to escalations so that
+// an explainer need not read the entity's history itself.
+type Baseliner interface {
+	Baselines(entity string) []record.Baseline
+}
+
+// PassThrough is a tagger that adds nothing. It lets the worker run end to
+// end, and it is the baseline the worker's throughput is measured against.
+type PassThrough struct{}
+
+// Name returns "pass_through".
+func (PassThrough) Name() string { return "pass_through" }
+
+// Tag leaves e as it is.
+func (PassThrough) Tag(context.Context, *record.Enriched) error { return nil }

@@ -1,0 +1,203 @@
+// Package worker assembles a triage worker from its configuration: the
+// Kafka client options, the schema registry client, the codecs, the
+// taggers, the enrich processor, the pipeline loop and the HTTP listener.
+// It owns their lifecycle and nothing of their logic; the command line and
+// the demo both run a worker through it.
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sr"
+	"go.uber.org/zap"
+
+	"github.com/streamtriage/triage/pkg/codec"
+	"github.com/streamtriage/triage/pkg/config"
+	"github.com/streamtriage/triage/pkg/enrich"
+	"github.com/streamtriage/triage/pkg/httpserver"
+	"github.com/streamtriage/triage/pkg/kafkaclient"
+	"github.com/streamtriage/triage/pkg/pipeline"
+	"github.com/streamtriage/triage/pkg/tag"
+)
+
+// Worker is one assembled worker. Create it with New, run it with Run.
+type Worker struct {
+	cfg      config.Config
+	log      *zap.Logger
+	reg      *prometheus.Registry
+	loop     *pipeline.Loop
+	http     *httpserver.Server
+	Metrics  *pipeline.Metrics // the loop's metrics, registered on /metrics
+	Registry *sr.Client        // nil when no schema registry is configured
+}
+
+// New assembles a worker from cfg, which must be valid (config.Load
+// validates). It opens no connection; Run does.
+func New(cfg config.Config, log *zap.Logger) (*Worker, error) {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	w := &Worker{cfg: cfg, log: log, reg: prometheus.NewRegistry()}
+	w.reg.MustRegister(collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	w.Metrics = pipeline.NewMetrics(w.reg)
+
+	copts, err := kafkaclient.Options(cfg.Kafka, log.Named("kafka"))
+	if err != nil {
+		return nil, err
+	}
+	copts = append(copts, kgo.WithHooks(kafkaclient.Metrics(w.reg, "kgo")))
+	copts = append(copts, groupOpts(cfg)...)
+
+	if cfg.SchemaRegistry.URL != "" {
+		w.Registry, err = registryClient(cfg.SchemaRegistry)
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	var extra []string
+	for _, f := range cfg.Input.SchemaFiles {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("unable to read schema file: %w", err)
+		}
+		extra = append(extra, string(b))
+	}
+	dec, err := codec.NewDecoder(codec.DecoderOptions{
+		Schemas:  extra,
+		Registry: w.Registry,
+		Mapping:  cfg.Input.Mapping,
+		Logger:   log.Named("codec"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	enc, err := codec.NewEncoder(codec.EncoderOptions{Registry: w.Registry})
+	if err != nil {
+		return nil, err
+	}
+
+	taggers := []tag.Tagger{tag.PassThrough{}}
+	if len(cfg.Rules) > 0 {
+		rules, err := tag.NewRules(cfg.Rules)
+		if err != nil {
+			return nil, err
+		}
+		taggers = append(taggers, rules)
+	}
+	proc, err := enrich.New(enrich.Config{
+		Decoder:         dec,
+		Encoder:         enc,
+		Taggers:         taggers,
+		EnrichedTopic:   cfg.Output.EnrichedTopic,
+		EscalationTopic: cfg.Output.EscalationTopic,
+		WorkerID:        cfg.WorkerID,
+		RecentEvents:    cfg.Output.RecentEvents,
+		Metrics:         w.Metrics,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	w.loop, err = pipeline.New(pipeline.Config{
+		Topics:          cfg.Input.Topics,
+		Group:           cfg.Input.Group,
+		WorkerID:        cfg.WorkerID,
+		DeadLetterTopic: cfg.Output.DeadLetterTopic,
+		AtLeastOnce:     cfg.Output.Delivery == config.AtLeastOnce,
+		MaxRecordBytes:  cfg.Input.MaxRecordBytes,
+		MaxPollRecords:  cfg.Input.MaxPollRecords,
+		ClientOpts:      copts,
+		Metrics:         w.Metrics,
+		Logger:          log.Named("pipeline"),
+	}, proc)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.HTTP.Listen != "" {
+		w.http = httpserver.New(cfg.HTTP.Listen, w.reg, w.loop.Ready, log.Named("http"))
+	}
+	return w, nil
+}
+
+// Ready reports whether the worker has joined its group and is processing.
+func (w *Worker) Ready() error { return w.loop.Ready() }
+
+// HTTPAddr is the address the HTTP listener is bound to, once Run started
+// it; empty when there is none.
+func (w *Worker) HTTPAddr() string {
+	if w.http == nil {
+		return ""
+	}
+	return w.http.Addr()
+}
+
+// Run starts the HTTP listener and the loop, and returns when ctx is
+// cancelled and the loop has finished its open batch and left the group.
+func (w *Worker) Run(ctx context.Context) error {
+	if w.http != nil {
+		if err := w.http.Start(); err != nil {
+			return err
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownHTTP)
+			defer cancel()
+			if err := w.http.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				w.log.Warn("http shutdown", zap.Error(err))
+			}
+		}()
+	}
+	w.log.Info("worker starting",
+		zap.String("worker_id", w.cfg.WorkerID),
+		zap.Strings("topics", w.cfg.Input.Topics),
+		zap.String("group", w.cfg.Input.Group),
+		zap.String("delivery", w.cfg.Output.Delivery),
+		zap.String("http", w.HTTPAddr()))
+	err := w.loop.Run(ctx)
+	w.log.Info("worker stopped")
+	return err
+}
+
+// shutdownHTTP bounds the HTTP listener's graceful stop.
+const shutdownHTTP = 5 * time.Second
+
+func groupOpts(cfg config.Config) []kgo.Opt {
+	opts := []kgo.Opt{
+		kgo.SessionTimeout(cfg.Kafka.SessionTimeout),
+		kgo.RebalanceTimeout(cfg.Kafka.RebalanceTimeout),
+		kgo.TransactionTimeout(cfg.Kafka.TransactionTimeout),
+	}
+	if cfg.Kafka.InstanceID != "" {
+		opts = append(opts, kgo.InstanceID(cfg.Kafka.InstanceID))
+	}
+	if cfg.Input.StartOffset == "latest" {
+		opts = append(opts, kgo.ConsumeResetOffset(kgo.NewOffset().AtEnd()))
+	} else {
+		opts = append(opts, kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	}
+	return opts
+}
+
+func registryClient(c config.SchemaRegistry) (*sr.Client, error) {
+	opts := []sr.ClientOpt{
+		sr.URLs(c.URL),
+		sr.HTTPClient(&http.Client{Timeout: c.Timeout}),
+	}
+	if c.Username != "" {
+		opts = append(opts, sr.BasicAuth(c.Username, c.Password))
+	}
+	cl, err := sr.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("unable to create schema registry client: %w", err)
+	}
+	return cl, nil
+}
