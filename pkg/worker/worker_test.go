@@ -22,8 +22,8 @@ import (
 	"github.com/streamtriage/triage/pkg/kafkatest"
 	"github.com/streamtriage/triage/pkg/pipeline"
 	"github.com/streamtriage/triage/pkg/record"
-	"github.com/streamtriage/triage/schemas"
 	"github.com/streamtriage/triage/pkg/worker"
+	"github.com/streamtriage/triage/schemas"
 )
 
 func TestMain(m *testing.M) { kafkatest.Main(m) }
