@@ -176,3 +176,21 @@ func render(n *yaml.Node) string {
 	}
 	return n.Value
 }
+
+// TestReadmeShowsExampleFile keeps the configuration reference in the
+// README the same as config.example.yaml, which the tests above keep true.
+func TestReadmeShowsExampleFile(t *testing.T) {
+	example, err := os.ReadFile(exampleFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := "```yaml\n" + string(example) + "```"
+	if !strings.Contains(string(readme), block) {
+		t.Error("README.md does not show config.example.yaml as it is; " +
+			"paste the file into its Configuration section")
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
@@ -45,10 +46,12 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Processor implements pipeline.Processor. It is not safe for concurrent
-// use; the loop calls it from one goroutine.
+// Processor implements pipeline.Processor. It is safe for the concurrent
+// calls the loop makes for different partitions.
 type Processor struct {
-	cfg    Config
+	cfg Config
+
+	mu     sync.Mutex // guards recent
 	recent *simplelru.LRU[string, []record.Event]
 }
 
@@ -155,6 +158,8 @@ func (p *Processor) history(entity string) []record.Event {
 	if p.recent == nil {
 		return nil
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	h, _ := p.recent.Peek(entity)
 	return append([]record.Event(nil), h...)
 }
@@ -163,6 +168,8 @@ func (p *Processor) remember(ev record.Event) {
 	if p.recent == nil {
 		return
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	h, _ := p.recent.Get(ev.Entity)
 	if len(h) >= p.cfg.RecentEvents {
 		h = append(h[:0:0], h[len(h)-p.cfg.RecentEvents+1:]...)

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -15,7 +17,10 @@ import (
 
 // Processor turns one consumed record into the records to produce for it.
 //
-// The loop calls Process from one goroutine, in consumption order. A batch
+// The loop calls Process for the records of one partition from one
+// goroutine at a time, in offset order, and for different partitions
+// concurrently (see Config.Parallelism), so state kept across partitions
+// needs a lock. A batch
 // whose transaction aborts (after a rebalance, say) is processed again, so
 // Process must not assume it sees a record once. It returns a *Rejection
 // for a record that can never be processed; any other error is retried.
@@ -65,6 +70,10 @@ type Config struct {
 	// MaxPollRecords bounds a batch, and so the work held by one
 	// transaction. Default: 1000.
 	MaxPollRecords int
+	// Parallelism is how many partitions of a batch are processed at
+	// once; records of one partition are always processed in order by one
+	// goroutine. Default: GOMAXPROCS.
+	Parallelism int
 	// RetryBackoffMin and RetryBackoffMax bound the jittered exponential
 	// backoff between tries of a transiently failing record, and between
 	// Kafka sessions after a fatal client error. Defaults: 100ms and 10s.
@@ -93,6 +102,9 @@ func (c *Config) defaults() {
 	}
 	if c.MaxPollRecords <= 0 {
 		c.MaxPollRecords = 1000
+	}
+	if c.Parallelism <= 0 {
+		c.Parallelism = runtime.GOMAXPROCS(0)
 	}
 	if c.RetryBackoffMin <= 0 {
 		c.RetryBackoffMin = 100 * time.Millisecond
@@ -148,6 +160,8 @@ type Loop struct {
 	mu      sync.Mutex // guards sess and pending
 	sess    session    // the current session, nil between sessions
 	pending string     // why the loop is not ready beyond the group state
+
+	failures int // consecutive batches aborted by a transient failure; Run's goroutine only
 }
 
 // New returns a loop over cfg that runs proc on every record.
@@ -273,40 +287,20 @@ func (l *Loop) consume(ctx context.Context, sess session) error {
 	}
 }
 
-// batch processes one polled batch and ends it. It returns an error only
-// when the session is no longer usable.
+// batch processes one polled batch and ends it. Outputs are produced as
+// each record is processed, so the client batches and sends them while the
+// next records are processed. A transient failure aborts the batch, which
+// rewinds the consumer to the last commit, and waits a backoff: the batch is
+// polled and processed again, and no transaction stays open while a
+// dependency is down. batch returns an error only when the session is no
+// longer usable.
 func (l *Loop) batch(ctx context.Context, sess session, fetches kgo.Fetches) error {
-	start := time.Now()
-	outs := make([]*kgo.Record, 0, fetches.NumRecords()*2)
-	dead := 0
-	var err error
-	fetches.EachRecord(func(r *kgo.Record) {
-		if err != nil {
-			return
-		}
-		l.m.RecordsIn.WithLabelValues(r.Topic).Inc()
-		var rs []*kgo.Record
-		rs, err = l.process(ctx, r)
-		for _, o := range rs {
-			if o.Topic == l.cfg.DeadLetterTopic {
-				dead++
-			}
-		}
-		outs = append(outs, rs...)
-	})
-	if err != nil {
-		// Only cancellation stops processing: nothing was produced, and
-		// the batch is consumed again by whoever owns it next.
-		return nil
-	}
-	l.m.Stage.WithLabelValues("process").Observe(time.Since(start).Seconds())
-
-	// From here on the batch is finished even if ctx is cancelled, within
-	// the shutdown timeout, so a stop never leaves a transaction open.
+	// Once begun, the batch is ended even if ctx is cancelled, within the
+	// shutdown timeout, so a stop never leaves a transaction open.
 	endCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.cfg.ShutdownTimeout)
 	defer cancel()
 
-	start = time.Now()
+	start := time.Now()
 	if err := sess.begin(); err != nil {
 		return fmt.Errorf("unable to begin transaction: %w", err)
 	}
@@ -314,21 +308,29 @@ func (l *Loop) batch(ctx context.Context, sess session, fetches kgo.Fetches) err
 		produceMu  sync.Mutex
 		produceErr error
 	)
-	for _, o := range outs {
-		sess.produce(endCtx, o, func(r *kgo.Record, err error) {
-			if err != nil {
-				produceMu.Lock()
-				if produceErr == nil {
-					produceErr = fmt.Errorf("unable to produce to %s: %w", r.Topic, err)
-				}
-				produceMu.Unlock()
+	promise := func(r *kgo.Record, err error) {
+		if err != nil {
+			produceMu.Lock()
+			if produceErr == nil {
+				produceErr = fmt.Errorf("unable to produce to %s: %w", r.Topic, err)
 			}
-		})
+			produceMu.Unlock()
+		}
 	}
-	l.m.Stage.WithLabelValues("produce").Observe(time.Since(start).Seconds())
+	outCounts, failed := l.processAll(ctx, fetches, func(o *kgo.Record) {
+		sess.produce(endCtx, o, promise)
+	})
+	l.m.Stage.WithLabelValues("process").Observe(time.Since(start).Seconds())
+
+	if failed != nil {
+		return l.abortAndWait(ctx, endCtx, sess, failed)
+	}
 
 	start = time.Now()
-	committed, err := sess.end(endCtx, produceErr == nil)
+	produceMu.Lock()
+	commit := produceErr == nil
+	produceMu.Unlock()
+	committed, err := sess.end(endCtx, commit)
 	l.m.Stage.WithLabelValues("commit").Observe(time.Since(start).Seconds())
 	if err != nil {
 		l.m.Batches.WithLabelValues("abort").Inc()
@@ -336,62 +338,143 @@ func (l *Loop) batch(ctx context.Context, sess session, fetches kgo.Fetches) err
 	}
 	if !committed {
 		l.m.Batches.WithLabelValues("abort").Inc()
+		produceMu.Lock()
 		l.log.Info("batch aborted; it will be consumed again",
 			zap.Int("records", fetches.NumRecords()), zap.NamedError("produce_error", produceErr))
+		produceMu.Unlock()
 		return nil
 	}
 	l.m.Batches.WithLabelValues("commit").Inc()
-	for _, o := range outs {
-		l.m.RecordsOut.WithLabelValues(o.Topic).Inc()
+	for topic, n := range outCounts {
+		l.m.RecordsOut.WithLabelValues(topic).Add(float64(n))
 	}
-	if dead > 0 {
-		l.log.Debug("batch committed with dead letters", zap.Int("dead_letters", dead))
+	if l.failures > 0 {
+		l.log.Info("processing recovered", zap.Int("failed_tries", l.failures))
+		l.failures = 0
+		l.setPending("")
 	}
 	return nil
 }
 
-// process runs the processor on r, retrying transient failures until they
-// pass or ctx is cancelled, and turns rejections into a dead letter.
+// processAll processes the records of a batch and hands each output to
+// produce, in order within each partition. Partitions are processed
+// concurrently by up to Config.Parallelism goroutines. It returns the count
+// of outputs by topic, and the first transient failure, after which the
+// rest of the batch is left unprocessed.
+func (l *Loop) processAll(ctx context.Context, fetches kgo.Fetches, produce func(*kgo.Record),
+) (map[string]int, error) {
+	var parts []kgo.FetchTopicPartition
+	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+		if len(p.Records) > 0 {
+			parts = append(parts, p)
+		}
+	})
+	workers := min(l.cfg.Parallelism, len(parts))
+
+	var (
+		mu     sync.Mutex
+		counts = make(map[string]int, 4)
+		failed error
+		stop   atomic.Bool
+		next   atomic.Int64
+		wg     sync.WaitGroup
+	)
+	work := func() {
+		local := make(map[string]int, 4)
+		for i := int(next.Add(1) - 1); i < len(parts) && !stop.Load(); i = int(next.Add(1) - 1) {
+			consumed := 0
+			for _, r := range parts[i].Records {
+				if stop.Load() {
+					break
+				}
+				consumed++
+				outs, err := l.process(ctx, r)
+				if err != nil {
+					mu.Lock()
+					if failed == nil {
+						failed = fmt.Errorf("%s/%d@%d: %w", r.Topic, r.Partition, r.Offset, err)
+					}
+					mu.Unlock()
+					stop.Store(true)
+					break
+				}
+				for _, o := range outs {
+					local[o.Topic]++
+					produce(o)
+				}
+			}
+			l.m.RecordsIn.WithLabelValues(parts[i].Topic).Add(float64(consumed))
+		}
+		mu.Lock()
+		for t, n := range local {
+			counts[t] += n
+		}
+		mu.Unlock()
+	}
+	if workers <= 1 {
+		work()
+		return counts, failed
+	}
+	wg.Add(workers)
+	for range workers {
+		go func() {
+			defer wg.Done()
+			work()
+		}()
+	}
+	wg.Wait()
+	return counts, failed
+}
+
+// abortAndWait aborts the open batch after a transient failure or a
+// cancellation, then, unless ctx is done, waits the backoff for the number
+// of consecutive failures so far.
+func (l *Loop) abortAndWait(ctx, endCtx context.Context, sess session, failed error) error {
+	if _, err := sess.end(endCtx, false); err != nil {
+		l.m.Batches.WithLabelValues("abort").Inc()
+		return fmt.Errorf("unable to abort batch: %w", err)
+	}
+	l.m.Batches.WithLabelValues("abort").Inc()
+	if ctx.Err() != nil {
+		return nil
+	}
+	l.m.Retries.Inc()
+	wait := backoff(l.cfg.RetryBackoffMin, l.cfg.RetryBackoffMax, l.failures)
+	if l.failures%10 == 0 {
+		l.log.Warn("transient processing failure; batch aborted, retrying after backoff",
+			zap.Error(failed), zap.Int("failed_tries", l.failures+1),
+			zap.Duration("backoff", wait))
+	}
+	l.failures++
+	l.setPending("retrying a transient failure: " + failed.Error())
+	sleep(ctx, wait)
+	return nil
+}
+
+// process runs the processor on r. It turns rejections, and inputs or
+// outputs over the size limits, into a dead letter; any other error is
+// returned for the batch to retry.
 func (l *Loop) process(ctx context.Context, r *kgo.Record) ([]*kgo.Record, error) {
 	if len(r.Value) > l.cfg.MaxRecordBytes {
 		err := fmt.Errorf("value is %d bytes, over the limit of %d", len(r.Value),
 			l.cfg.MaxRecordBytes)
 		return l.reject(r, &Rejection{Reason: ReasonTooLarge, Err: err}), nil
 	}
-	for attempt := 0; ; attempt++ {
-		outs, err := l.safeProcess(ctx, r)
-		if err == nil {
-			for _, o := range outs {
-				if n := recordSize(o); n > l.cfg.MaxOutputBytes {
-					err := fmt.Errorf("output to %s is %d bytes, over the limit of %d",
-						o.Topic, n, l.cfg.MaxOutputBytes)
-					return l.reject(r, &Rejection{Reason: ReasonOutputTooLarge, Err: err}), nil
-				}
-			}
-			if attempt > 0 {
-				l.setPending("")
-				l.log.Info("processing recovered", zap.Int("attempts", attempt+1))
-			}
-			return outs, nil
-		}
+	outs, err := l.safeProcess(ctx, r)
+	if err != nil {
 		if rej, ok := AsRejection(err); ok {
 			return l.reject(r, rej), nil
 		}
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		l.m.Retries.Inc()
-		wait := backoff(l.cfg.RetryBackoffMin, l.cfg.RetryBackoffMax, attempt)
-		if attempt%10 == 0 {
-			l.log.Warn("transient processing failure; retrying", zap.Error(err),
-				zap.String("topic", r.Topic), zap.Int32("partition", r.Partition),
-				zap.Int64("offset", r.Offset), zap.Duration("backoff", wait))
-		}
-		l.setPending("retrying a transient failure: " + err.Error())
-		if !sleep(ctx, wait) {
-			return nil, ctx.Err()
+		return nil, err
+	}
+	for _, o := range outs {
+		if n := recordSize(o); n > l.cfg.MaxOutputBytes {
+			err := fmt.Errorf("output to %s is %d bytes, over the limit of %d",
+				o.Topic, n, l.cfg.MaxOutputBytes)
+			return l.reject(r, &Rejection{Reason: ReasonOutputTooLarge, Err: err}), nil
 		}
 	}
+	return outs, nil
 }
 
 func (l *Loop) safeProcess(ctx context.Context, r *kgo.Record) (outs []*kgo.Record, err error) {

@@ -18,8 +18,9 @@ type Metrics struct {
 	DeadLettered *prometheus.CounterVec
 	// Retries counts transient processing failures that were retried.
 	Retries prometheus.Counter
-	// Stage is the latency of each step of a batch: poll, process,
-	// produce (begin to flushed) and commit.
+	// Stage is the latency of each step of a batch: poll, process (which
+	// hands the outputs to the producer as it goes) and commit (flushing
+	// the outputs, committing offsets and ending the transaction).
 	Stage *prometheus.HistogramVec
 	// Batches counts ended batches by result: commit or abort.
 	Batches *prometheus.CounterVec
@@ -58,7 +59,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 		Stage: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "triage_stage_duration_seconds",
-			Help:    "Latency of each step of a batch: poll, process, produce, commit.",
+			Help:    "Latency of each step of a batch: poll, process, commit.",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10),
 		}, []string{"stage"}),
 		Batches: prometheus.NewCounterVec(prometheus.CounterOpts{
