@@ -109,13 +109,17 @@ func mechanism(c config.SASL) (sasl.Mechanism, error) {
 }
 
 // logger adapts log for the client. The client logs every request at
-// debug, so it is held to info even when log is at debug.
+// debug and every transaction at info, so it is held one step quieter than
+// log: its info lines appear only when log is at debug, and its debug lines
+// never.
 func logger(log *zap.Logger) kgo.Logger {
 	core := log.Core()
 	return kzap.New(log, kzap.LevelFn(func() kgo.LogLevel {
 		switch {
-		case core.Enabled(zap.InfoLevel):
+		case core.Enabled(zap.DebugLevel):
 			return kgo.LogLevelInfo
+		case core.Enabled(zap.InfoLevel), core.Enabled(zap.WarnLevel):
+			return kgo.LogLevelWarn
 		case core.Enabled(zap.WarnLevel):
 			return kgo.LogLevelWarn
 		case core.Enabled(zap.ErrorLevel):

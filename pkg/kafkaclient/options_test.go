@@ -165,13 +165,15 @@ func TestOptionsSkipsTLSFilesWhenDisabled(t *testing.T) {
 	}
 }
 
-func TestLoggerLevelIsAtMostInfo(t *testing.T) {
+// TestLoggerIsOneStepQuieter checks that the client's per-transaction info
+// lines appear only when the worker logs at debug.
+func TestLoggerIsOneStepQuieter(t *testing.T) {
 	for _, tt := range []struct {
 		zap  zap.AtomicLevel
 		want kgo.LogLevel
 	}{
 		{zap.NewAtomicLevelAt(zap.DebugLevel), kgo.LogLevelInfo},
-		{zap.NewAtomicLevelAt(zap.InfoLevel), kgo.LogLevelInfo},
+		{zap.NewAtomicLevelAt(zap.InfoLevel), kgo.LogLevelWarn},
 		{zap.NewAtomicLevelAt(zap.WarnLevel), kgo.LogLevelWarn},
 		{zap.NewAtomicLevelAt(zap.ErrorLevel), kgo.LogLevelError},
 		{zap.NewAtomicLevelAt(zap.FatalLevel), kgo.LogLevelNone},
