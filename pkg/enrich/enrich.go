@@ -83,8 +83,26 @@ func New(cfg Config) (*Processor, error) {
 // Process decodes r, tags it and returns the enriched record, plus the
 // escalation when a tagger flagged it. Both are keyed by entity and carry
 // r's headers. A permanent decode failure is a *pipeline.Rejection with
-// the codec's reason.
+// the codec's reason. It is Decode, Apply and Encode in turn.
 func (p *Processor) Process(ctx context.Context, r *kgo.Record) ([]*kgo.Record, error) {
+	v, err := p.Decode(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.Apply(ctx, r, v); err != nil {
+		return nil, err
+	}
+	return p.Encode(ctx, r, v)
+}
+
+// item is what the stages of one record share.
+type item struct {
+	en  record.Enriched
+	esc *record.Escalation // set by Apply when the record is flagged
+}
+
+// Decode reads r into an Event. It keeps no state.
+func (p *Processor) Decode(ctx context.Context, r *kgo.Record) (any, error) {
 	ev, err := p.cfg.Decoder.Decode(ctx, r.Value, codec.Meta{
 		Topic:     r.Topic,
 		Partition: r.Partition,
@@ -98,8 +116,7 @@ func (p *Processor) Process(ctx context.Context, r *kgo.Record) ([]*kgo.Record, 
 		}
 		return nil, err
 	}
-
-	en := record.Enriched{
+	return &item{en: record.Enriched{
 		Event: ev,
 		Provenance: record.Provenance{
 			Topic:       r.Topic,
@@ -108,39 +125,54 @@ func (p *Processor) Process(ctx context.Context, r *kgo.Record) ([]*kgo.Record, 
 			WorkerID:    p.cfg.WorkerID,
 			ProcessedAt: p.cfg.Now(),
 		},
-	}
+	}}, nil
+}
+
+// Apply runs the taggers over the decoded event, in order, and, when one
+// flags it, gathers the escalation's context: the entity's recent events
+// and the taggers' baselines.
+func (p *Processor) Apply(ctx context.Context, r *kgo.Record, v any) error {
+	it := v.(*item)
 	for _, t := range p.cfg.Taggers {
-		if err := t.Tag(ctx, &en); err != nil {
-			return nil, fmt.Errorf("tagger %s: %w", t.Name(), err)
+		if err := t.Tag(ctx, &it.en); err != nil {
+			return fmt.Errorf("tagger %s: %w", t.Name(), err)
 		}
 	}
+	entity := it.en.Event.Entity
+	if it.en.Escalate {
+		it.esc = &record.Escalation{Enriched: it.en, Recent: p.history(entity)}
+		for _, t := range p.cfg.Taggers {
+			if b, ok := t.(tag.Baseliner); ok {
+				it.esc.Baselines = append(it.esc.Baselines, b.Baselines(entity)...)
+			}
+		}
+		if p.cfg.Metrics != nil {
+			p.cfg.Metrics.Escalated.WithLabelValues(r.Topic).Inc()
+		}
+	}
+	p.remember(it.en.Event)
+	return nil
+}
 
-	val, err := p.cfg.Encoder.Enriched(ctx, p.cfg.EnrichedTopic, &en)
+// Encode writes the enriched record and the escalation, if any. It keeps
+// no state.
+func (p *Processor) Encode(ctx context.Context, r *kgo.Record, v any) ([]*kgo.Record, error) {
+	it := v.(*item)
+	val, err := p.cfg.Encoder.Enriched(ctx, p.cfg.EnrichedTopic, &it.en)
 	if err != nil {
 		return nil, p.encodeErr(err)
 	}
-	key := []byte(ev.Entity)
+	key := []byte(it.en.Event.Entity)
 	outs := []*kgo.Record{{Topic: p.cfg.EnrichedTopic, Key: key, Value: val, Headers: r.Headers}}
-
-	if en.Escalate {
-		esc := record.Escalation{Enriched: en, Recent: p.history(ev.Entity)}
-		for _, t := range p.cfg.Taggers {
-			if b, ok := t.(tag.Baseliner); ok {
-				esc.Baselines = append(esc.Baselines, b.Baselines(ev.Entity)...)
-			}
-		}
-		val, err := p.cfg.Encoder.Escalation(ctx, p.cfg.EscalationTopic, &esc)
+	if it.esc != nil {
+		val, err := p.cfg.Encoder.Escalation(ctx, p.cfg.EscalationTopic, it.esc)
 		if err != nil {
 			return nil, p.encodeErr(err)
 		}
 		outs = append(outs, &kgo.Record{
 			Topic: p.cfg.EscalationTopic, Key: key, Value: val, Headers: r.Headers,
 		})
-		if p.cfg.Metrics != nil {
-			p.cfg.Metrics.Escalated.WithLabelValues(r.Topic).Inc()
-		}
 	}
-	p.remember(ev)
 	return outs, nil
 }
 

@@ -363,6 +363,9 @@ func (l *Loop) batch(ctx context.Context, sess session, fetches kgo.Fetches) err
 // rest of the batch is left unprocessed.
 func (l *Loop) processAll(ctx context.Context, fetches kgo.Fetches, produce func(*kgo.Record),
 ) (map[string]int, error) {
+	if sp, ok := l.proc.(Staged); ok && fetches.NumRecords() >= minStagedBatch {
+		return l.processStaged(ctx, sp, fetches.Records(), produce)
+	}
 	var parts []kgo.FetchTopicPartition
 	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
 		if len(p.Records) > 0 {
@@ -467,23 +470,28 @@ func (l *Loop) process(ctx context.Context, r *kgo.Record) ([]*kgo.Record, error
 		}
 		return nil, err
 	}
+	if _, rej := l.checkOutputs(outs); rej != nil {
+		return l.reject(r, rej), nil
+	}
+	return outs, nil
+}
+
+// checkOutputs returns outs, or a rejection when one of them is too large
+// to ever be produced.
+func (l *Loop) checkOutputs(outs []*kgo.Record) ([]*kgo.Record, *Rejection) {
 	for _, o := range outs {
 		if n := recordSize(o); n > l.cfg.MaxOutputBytes {
-			err := fmt.Errorf("output to %s is %d bytes, over the limit of %d",
-				o.Topic, n, l.cfg.MaxOutputBytes)
-			return l.reject(r, &Rejection{Reason: ReasonOutputTooLarge, Err: err}), nil
+			return nil, &Rejection{Reason: ReasonOutputTooLarge, Err: fmt.Errorf(
+				"output to %s is %d bytes, over the limit of %d", o.Topic, n, l.cfg.MaxOutputBytes)}
 		}
 	}
 	return outs, nil
 }
 
-func (l *Loop) safeProcess(ctx context.Context, r *kgo.Record) (outs []*kgo.Record, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			outs, err = nil, panicRejection(v)
-		}
-	}()
-	return l.proc.Process(ctx, r)
+func (l *Loop) safeProcess(ctx context.Context, r *kgo.Record) ([]*kgo.Record, error) {
+	v, err := guard(func() (any, error) { return l.proc.Process(ctx, r) })
+	outs, _ := v.([]*kgo.Record)
+	return outs, err
 }
 
 func (l *Loop) reject(r *kgo.Record, rej *Rejection) []*kgo.Record {
