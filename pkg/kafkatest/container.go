@@ -107,6 +107,8 @@ func startContainer() ([]string, error) {
 
 // containerEnv configures one node that is broker and controller, with
 // the settings the harness's other brokers have.
+// The cluster id is any fixed 16 bytes in unpadded base64url, as KRaft
+// storage formatting requires.
 func containerEnv() map[string]string {
 	return map[string]string{
 		"CLUSTER_ID":          "aE0ltapJMdrYtzE6vIDNag",
