@@ -52,7 +52,7 @@ type Processor struct {
 	cfg Config
 
 	mu     sync.Mutex // guards recent
-	recent *simplelru.LRU[string, []record.Event]
+	recent *simplelru.LRU[string, *ring]
 }
 
 // New returns a Processor for cfg.
@@ -71,7 +71,7 @@ func New(cfg Config) (*Processor, error) {
 	}
 	p := &Processor{cfg: cfg}
 	if cfg.RecentEvents > 0 {
-		lru, err := simplelru.NewLRU[string, []record.Event](cfg.MaxEntities, nil)
+		lru, err := simplelru.NewLRU[string, *ring](cfg.MaxEntities, nil)
 		if err != nil {
 			return nil, fmt.Errorf("enrich: %w", err)
 		}
@@ -186,14 +186,30 @@ func (p *Processor) encodeErr(err error) error {
 	return err
 }
 
+// ring holds the last events of one entity; it is allocated once per
+// entity and overwritten in place.
+type ring struct {
+	events []record.Event // len == Config.RecentEvents
+	next   int            // where the next event goes
+	n      int            // events held, at most len(events)
+}
+
+// history returns the entity's remembered events, oldest first.
 func (p *Processor) history(entity string) []record.Event {
 	if p.recent == nil {
 		return nil
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	h, _ := p.recent.Peek(entity)
-	return append([]record.Event(nil), h...)
+	r, ok := p.recent.Peek(entity)
+	if !ok {
+		return nil
+	}
+	out := make([]record.Event, 0, r.n)
+	for i := r.n; i > 0; i-- {
+		out = append(out, r.events[(r.next-i+len(r.events))%len(r.events)])
+	}
+	return out
 }
 
 func (p *Processor) remember(ev record.Event) {
@@ -202,9 +218,12 @@ func (p *Processor) remember(ev record.Event) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	h, _ := p.recent.Get(ev.Entity)
-	if len(h) >= p.cfg.RecentEvents {
-		h = append(h[:0:0], h[len(h)-p.cfg.RecentEvents+1:]...)
+	r, ok := p.recent.Get(ev.Entity)
+	if !ok {
+		r = &ring{events: make([]record.Event, p.cfg.RecentEvents)}
+		p.recent.Add(ev.Entity, r)
 	}
-	p.recent.Add(ev.Entity, append(h, ev))
+	r.events[r.next] = ev
+	r.next = (r.next + 1) % len(r.events)
+	r.n = min(r.n+1, len(r.events))
 }

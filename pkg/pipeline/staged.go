@@ -19,7 +19,8 @@ import (
 //     and runs concurrently like Decode.
 //
 // The value Decode returns is handed to Apply and then Encode for the same
-// record. Any stage may return a *Rejection to dead-letter the record (the
+// record. Outputs with the same key are produced in consumption order;
+// outputs with different keys may be produced in another order. Any stage may return a *Rejection to dead-letter the record (the
 // later stages are skipped) or another error to retry the batch. Process,
 // from Processor, must equal running the three stages in turn; the loop
 // uses it when a batch is too small to be worth splitting.
@@ -34,7 +35,7 @@ type Staged interface {
 const minStagedBatch = 64
 
 // processStaged processes a batch through the stages of p, and hands every
-// output to produce in consumption order. It returns the outputs counted by
+// output to produce, in consumption order for each output key. It returns the outputs counted by
 // topic and the first transient failure; records after a failure are not
 // produced.
 func (l *Loop) processStaged(ctx context.Context, p Staged, rs []*kgo.Record,
@@ -73,14 +74,14 @@ func (l *Loop) processStaged(ctx context.Context, p Staged, rs []*kgo.Record,
 		}
 	})
 
-	counts := make(map[string]int, 4)
 	consumed := make(map[string]int, 1)
 	for i, r := range rs {
 		if errs[i] != nil {
 			rej, ok := AsRejection(errs[i])
 			if !ok {
+				// The batch is aborted: nothing of it needs producing.
 				l.m.addIn(consumed)
-				return counts, fmt.Errorf("%s/%d@%d: %w", r.Topic, r.Partition, r.Offset, errs[i])
+				return nil, fmt.Errorf("%s/%d@%d: %w", r.Topic, r.Partition, r.Offset, errs[i])
 			}
 			outs[i] = l.reject(r, rej)
 		} else if o, rej := l.checkOutputs(outs[i]); rej != nil {
@@ -89,13 +90,53 @@ func (l *Loop) processStaged(ctx context.Context, p Staged, rs []*kgo.Record,
 			outs[i] = o
 		}
 		consumed[r.Topic]++
-		for _, o := range outs[i] {
-			counts[o.Topic]++
-			produce(o)
-		}
 	}
 	l.m.addIn(consumed)
-	return counts, nil
+	return l.produceByKey(outs, produce), nil
+}
+
+// produceByKey hands every output to produce, spread over goroutines by
+// the hash of the output's key, so that outputs with the same key (and so
+// the same output partition) keep consumption order. It returns the
+// outputs counted by topic.
+func (l *Loop) produceByKey(outs [][]*kgo.Record, produce func(*kgo.Record)) map[string]int {
+	workers := l.cfg.Parallelism
+	counts := make(map[string]int, 4)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			local := make(map[string]int, 4)
+			for _, os := range outs {
+				for _, o := range os {
+					if workers > 1 && int(keyHash(o.Key)%uint32(workers)) != w {
+						continue
+					}
+					local[o.Topic]++
+					produce(o)
+				}
+			}
+			mu.Lock()
+			for t, n := range local {
+				counts[t] += n
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return counts
+}
+
+// keyHash is FNV-1a, enough to spread keys over a few goroutines.
+func keyHash(k []byte) uint32 {
+	h := uint32(2166136261)
+	for _, c := range k {
+		h ^= uint32(c)
+		h *= 16777619
+	}
+	return h
 }
 
 // errSkipped marks the records after a transient failure in a batch.
