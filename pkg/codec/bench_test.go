@@ -63,3 +63,33 @@ func BenchmarkDecode(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkEncode encodes the sample of each of triage's output records in
+// single-object encoding, as the worker does without a registry.
+func BenchmarkEncode(b *testing.B) {
+	ctx := context.Background()
+	enc := newEncoder(b, codec.EncoderOptions{})
+	ev, en, esc := sampleEvent(), sampleEnriched(), sampleEscalation()
+	for _, bb := range []struct {
+		name   string
+		encode func() ([]byte, error)
+	}{
+		{"event", func() ([]byte, error) { return enc.Event(ctx, "t", &ev) }},
+		{"enriched", func() ([]byte, error) { return enc.Enriched(ctx, "t", &en) }},
+		{"escalation", func() ([]byte, error) { return enc.Escalation(ctx, "t", &esc) }},
+	} {
+		b.Run(bb.name, func(b *testing.B) {
+			v, err := bb.encode()
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(v)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := bb.encode(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

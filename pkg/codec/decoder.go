@@ -39,7 +39,9 @@ const unknownIDTTL = 10 * time.Second
 // fails with ReasonTruncatedAvro. No triage record comes near it, but a
 // user's record with a longer array or map does (most writers put one in a
 // single block): a known limit, which checking each count against the bytes
-// left, in a decoder of our own instead of goavro's, would lift.
+// left, in a decoder of our own instead of goavro's, would lift. The direct
+// decoder of triage.Event does check that, and keeps this bound as well so
+// that it refuses what goavro refuses.
 const maxBlockItems = 1 << 16
 
 func init() {
@@ -93,6 +95,10 @@ type schema struct {
 	name  string // full name of a named type, else the type ("array"...)
 	codec *goavro.Codec
 	plan  *plan
+	// event is set when the schema is triage.Event as built in and the
+	// mapping is the default one: decodeEvent then gives what codec and
+	// plan give, without goavro's maps.
+	event bool
 }
 
 // NewDecoder returns a decoder for the built-in schemas and o.Schemas. It
@@ -140,7 +146,12 @@ func (d *Decoder) newSchema(c *goavro.Codec) (*schema, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &schema{name: t.name, codec: c, plan: d.mapping.plan(t)}, nil
+	return &schema{
+		name:  t.name,
+		codec: c,
+		plan:  d.mapping.plan(t),
+		event: d.mapping.isDefault() && isBuiltinEvent(c, t),
+	}, nil
 }
 
 // Decode decodes value, in any of the three formats, and maps it onto an
@@ -153,12 +164,22 @@ func (d *Decoder) newSchema(c *goavro.Codec) (*schema, error) {
 // ctx.Err() when ctx ends while waiting for the registry. Only Confluent
 // wire-format input uses ctx.
 func (d *Decoder) Decode(ctx context.Context, value []byte, m Meta) (record.Event, error) {
-	v, s, err := d.decode(ctx, value)
+	s, body, err := d.avroSchema(ctx, value)
+	switch {
+	case err != nil:
+		return record.Event{}, err
+	case s == nil:
+		v, err := decodeJSON(value)
+		if err != nil {
+			return record.Event{}, err
+		}
+		return d.json.event(v, m, false)
+	case s.event:
+		return decodeEvent(body, m)
+	}
+	v, err := s.decodeBinary(body)
 	if err != nil {
 		return record.Event{}, err
-	}
-	if s == nil {
-		return d.json.event(v, m, false)
 	}
 	return s.plan.event(v, m, true)
 }
@@ -181,14 +202,13 @@ func (d *Decoder) Native(ctx context.Context, value []byte) (schema string, v an
 // decode tells the format by the first bytes and decodes the value. The
 // schema is nil for JSON.
 func (d *Decoder) decode(ctx context.Context, value []byte) (any, *schema, error) {
-	if len(value) == 0 {
-		return nil, nil, permanent(ReasonEmptyValue, "record has no value")
-	}
-	switch value[0] {
-	case singleObjectMagic0:
-		return d.decodeSingleObject(value)
-	case confluentMagic:
-		return d.decodeConfluent(ctx, value)
+	s, body, err := d.avroSchema(ctx, value)
+	switch {
+	case err != nil:
+		return nil, nil, err
+	case s != nil:
+		v, err := s.decodeBinary(body)
+		return v, s, err
 	}
 	m, err := decodeJSON(value)
 	if err != nil {
@@ -197,7 +217,24 @@ func (d *Decoder) decode(ctx context.Context, value []byte) (any, *schema, error
 	return m, nil, nil
 }
 
-func (d *Decoder) decodeSingleObject(value []byte) (any, *schema, error) {
+// avroSchema tells the format by the first bytes and, for the two Avro
+// formats, returns the value's schema and the Avro binary after the header.
+// For any other first byte it returns a nil schema and no error, and the
+// caller reads the value as JSON.
+func (d *Decoder) avroSchema(ctx context.Context, value []byte) (*schema, []byte, error) {
+	if len(value) == 0 {
+		return nil, nil, permanent(ReasonEmptyValue, "record has no value")
+	}
+	switch value[0] {
+	case singleObjectMagic0:
+		return d.singleObjectSchema(value)
+	case confluentMagic:
+		return d.confluentSchema(ctx, value)
+	}
+	return nil, nil, nil
+}
+
+func (d *Decoder) singleObjectSchema(value []byte) (*schema, []byte, error) {
 	if len(value) < 2 || value[1] != singleObjectMagic1 {
 		return nil, nil, permanent(ReasonUnknownFormat,
 			"value starts with 0xC3 but not 0xC3 0x01 (Avro single-object encoding)")
@@ -212,11 +249,10 @@ func (d *Decoder) decodeSingleObject(value []byte) (any, *schema, error) {
 		return nil, nil, permanent(ReasonUnknownFingerprint,
 			"no known schema has fingerprint %#016x", fp)
 	}
-	v, err := s.decodeBinary(value[singleObjectHeader:])
-	return v, s, err
+	return s, value[singleObjectHeader:], nil
 }
 
-func (d *Decoder) decodeConfluent(ctx context.Context, value []byte) (any, *schema, error) {
+func (d *Decoder) confluentSchema(ctx context.Context, value []byte) (*schema, []byte, error) {
 	var h sr.ConfluentHeader
 	id, body, err := h.DecodeID(value)
 	if err != nil {
@@ -233,8 +269,7 @@ func (d *Decoder) decodeConfluent(ctx context.Context, value []byte) (any, *sche
 	if err != nil {
 		return nil, nil, err
 	}
-	v, err := s.decodeBinary(body)
-	return v, s, err
+	return s, body, nil
 }
 
 func keepUnknownIDs(err error) time.Duration {

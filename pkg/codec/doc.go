@@ -6,6 +6,13 @@
 // paths (see config.Mapping) and writes output in single-object encoding, or
 // in the Confluent wire format when a schema registry is configured.
 //
+// goavro reads and writes every schema but triage's own on the hot path:
+// triage.Event input under the default mapping, and Event, EnrichedEvent and
+// Escalation output, go through direct codecs that skip goavro's generic
+// maps (eventdecode.go, recordencode.go). They accept and refuse the bytes
+// goavro does and write what it writes, up to the order of map entries;
+// the tests check them against goavro itself.
+//
 // Every failure is one of two kinds, and the kind decides the record's fate:
 // a *Error is permanent (the bytes can never become an Event: dead-letter
 // them) and an error wrapping ErrUnavailable is transient (the schema

@@ -1,9 +1,12 @@
 package codec
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/linkedin/goavro/v2"
@@ -51,19 +54,22 @@ func NewEncoder(o EncoderOptions) (*Encoder, error) {
 // ending while registering, ctx.Err(). The same holds for the other
 // methods of Encoder.
 func (e *Encoder) Event(ctx context.Context, topic string, v *record.Event) ([]byte, error) {
-	return e.encode(ctx, topic, schemas.Event, schemas.EventName, v.Native())
+	return e.encodeDirect(ctx, topic, schemas.Event, schemas.EventName,
+		func(b []byte) ([]byte, error) { return appendEvent(b, v), nil })
 }
 
 // Enriched encodes v as a triage.EnrichedEvent for topic; see Event.
 func (e *Encoder) Enriched(ctx context.Context, topic string, v *record.Enriched) ([]byte, error) {
-	return e.encode(ctx, topic, schemas.EnrichedEvent, schemas.EnrichedEventName, v.Native())
+	return e.encodeDirect(ctx, topic, schemas.EnrichedEvent, schemas.EnrichedEventName,
+		func(b []byte) ([]byte, error) { return appendEnriched(b, v) })
 }
 
 // Escalation encodes v as a triage.Escalation for topic; see Event.
 func (e *Encoder) Escalation(
 	ctx context.Context, topic string, v *record.Escalation,
 ) ([]byte, error) {
-	return e.encode(ctx, topic, schemas.Escalation, schemas.EscalationName, v.Native())
+	return e.encodeDirect(ctx, topic, schemas.Escalation, schemas.EscalationName,
+		func(b []byte) ([]byte, error) { return appendEscalation(b, v) })
 }
 
 // Explanation encodes v as a triage.Explanation for topic; see Event.
@@ -73,15 +79,62 @@ func (e *Encoder) Explanation(
 	return e.encode(ctx, topic, schemas.Explanation, schemas.ExplanationName, v.Native())
 }
 
+// scratch holds buffers the direct encoders write into before the result
+// is copied out at its exact size. A buffer that grew past maxScratch is
+// not kept; the one it grew from goes back instead.
+var scratch = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+const maxScratch = 64 << 10
+
+// encodeDirect writes the header and then the datum with appendDatum, one
+// of the direct encoders of recordencode.go.
+func (e *Encoder) encodeDirect(
+	ctx context.Context, topic string, c *goavro.Codec, name string,
+	appendDatum func([]byte) ([]byte, error),
+) ([]byte, error) {
+	bp := scratch.Get().(*[]byte)
+	b, err := e.appendHeader(ctx, (*bp)[:0], topic, c, name)
+	if err == nil {
+		b, err = appendDatum(b)
+		if err != nil {
+			err = &Error{ReasonEncode, fmt.Errorf("%s: %w", name, err)}
+		}
+	}
+	var out []byte
+	if err == nil {
+		out = bytes.Clone(b)
+	}
+	if b != nil && cap(b) <= maxScratch {
+		*bp = b[:0] // keep the buffer as it grew
+	}
+	scratch.Put(bp)
+	return out, err
+}
+
+// encode writes the header and then goavro's encoding of native.
 func (e *Encoder) encode(
 	ctx context.Context, topic string, c *goavro.Codec, name string, native map[string]any,
 ) ([]byte, error) {
+	b, err := e.appendHeader(ctx, make([]byte, 0, 256), topic, c, name)
+	if err != nil {
+		return nil, err
+	}
+	b, err = c.BinaryFromNative(b, native)
+	if err != nil {
+		return nil, &Error{ReasonEncode, fmt.Errorf("%s: %w", name, err)}
+	}
+	return b, nil
+}
+
+// appendHeader appends what precedes the datum: the single-object header
+// with c's fingerprint, or, with a registry, the Confluent header with the
+// id registered for c under the topic's subject.
+func (e *Encoder) appendHeader(
+	ctx context.Context, b []byte, topic string, c *goavro.Codec, name string,
+) ([]byte, error) {
 	if e.registry == nil {
-		b, err := c.SingleFromNative(nil, native)
-		if err != nil {
-			return nil, &Error{ReasonEncode, fmt.Errorf("%s: %w", name, err)}
-		}
-		return b, nil
+		b = append(b, singleObjectMagic0, singleObjectMagic1)
+		return binary.LittleEndian.AppendUint64(b, c.Rabin), nil
 	}
 
 	if topic == "" {
@@ -101,10 +154,6 @@ func (e *Encoder) encode(
 	}
 
 	var h sr.ConfluentHeader
-	b, _ := h.AppendEncode(make([]byte, 0, 256), id, nil) // never fails
-	b, err = c.BinaryFromNative(b, native)
-	if err != nil {
-		return nil, &Error{ReasonEncode, fmt.Errorf("%s: %w", name, err)}
-	}
+	b, _ = h.AppendEncode(b, id, nil) // never fails
 	return b, nil
 }

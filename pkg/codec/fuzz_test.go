@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -20,7 +21,8 @@ import (
 // FuzzDecode feeds arbitrary values to a decoder with the default mapping
 // and one with a user's mapping, both backed by an in-process registry.
 // Decoding must never panic; a failure must be permanent or transient;
-// a success must satisfy Decode's contract.
+// a success must satisfy Decode's contract. Where the direct decoder of
+// triage.Event reads the value, goavro and the mapping must agree with it.
 //
 //	go test ./pkg/codec -run '^$' -fuzz FuzzDecode -fuzztime 60s
 func FuzzDecode(f *testing.F) {
@@ -78,6 +80,7 @@ func FuzzDecode(f *testing.F) {
 			if err == nil {
 				checkEvent(t, e)
 			}
+			checkSameDecode(t, dec, value)
 			_, v, err := dec.Native(ctx, value)
 			checkOutcome(t, "Native", err)
 			if err != nil && v != nil {
@@ -132,4 +135,35 @@ func checkEvent(t *testing.T, e record.Event) {
 	if (e.Metrics != nil && len(e.Metrics) == 0) || (e.Attributes != nil && len(e.Attributes) == 0) {
 		t.Fatal("got an empty map, want nil")
 	}
+}
+
+// FuzzDecodeEvent feeds arbitrary Avro binary to the direct decoder of
+// triage.Event, behind a single-object header, and compares it with goavro
+// and the mapping: both must fail with the same reason or give the same
+// Event.
+//
+//	go test ./pkg/codec -run '^$' -fuzz FuzzDecodeEvent -fuzztime 60s
+func FuzzDecodeEvent(f *testing.F) {
+	dec := newDecoder(f, codec.DecoderOptions{})
+	ev := sampleEvent()
+	single, err := newEncoder(f, codec.EncoderOptions{}).Event(context.Background(), "e", &ev)
+	if err != nil {
+		f.Fatal(err)
+	}
+	head := slices.Concat(avroString("i"), avroLong(1), avroString("s"), avroString("e"))
+	for _, seed := range [][]byte{
+		single[10:],
+		slices.Concat(head, avroLong(0), avroLong(-1), avroLong(9), avroString("a"),
+			avroDouble(1), avroLong(1), avroString("b"), avroDouble(math.NaN()), avroLong(0),
+			avroLong(1), avroString("\xff"), avroString("v"), avroLong(0)),
+		slices.Concat(head, avroLong(1), avroString("t\xc3"), avroLong(0), avroLong(0)),
+		slices.Concat(head, avroLong(0), avroLong(goavro.MaxBlockCount)),
+		{0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00},
+		nil,
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		checkSameDecode(t, dec, eventValue(body))
+	})
 }
