@@ -488,10 +488,9 @@ func (l *Loop) checkOutputs(outs []*kgo.Record) ([]*kgo.Record, *Rejection) {
 	return outs, nil
 }
 
-func (l *Loop) safeProcess(ctx context.Context, r *kgo.Record) ([]*kgo.Record, error) {
-	v, err := guard(func() (any, error) { return l.proc.Process(ctx, r) })
-	outs, _ := v.([]*kgo.Record)
-	return outs, err
+func (l *Loop) safeProcess(ctx context.Context, r *kgo.Record) (_ []*kgo.Record, err error) {
+	defer recoverStage(&err)
+	return l.proc.Process(ctx, r)
 }
 
 func (l *Loop) reject(r *kgo.Record, rej *Rejection) []*kgo.Record {

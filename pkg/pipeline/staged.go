@@ -2,8 +2,10 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -19,11 +21,11 @@ import (
 //     and runs concurrently like Decode.
 //
 // The value Decode returns is handed to Apply and then Encode for the same
-// record. Outputs with the same key are produced in consumption order;
-// outputs with different keys may be produced in another order. Any stage may return a *Rejection to dead-letter the record (the
-// later stages are skipped) or another error to retry the batch. Process,
-// from Processor, must equal running the three stages in turn; the loop
-// uses it when a batch is too small to be worth splitting.
+// record. Outputs are produced in consumption order. Any stage may return
+// a *Rejection to dead-letter the record (the later stages are skipped) or
+// another error to retry the batch. Process, from Processor, must equal
+// running the three stages in turn; the loop uses it when a batch is too
+// small to be worth splitting.
 type Staged interface {
 	Processor
 	Decode(ctx context.Context, r *kgo.Record) (any, error)
@@ -34,147 +36,168 @@ type Staged interface {
 // minStagedBatch is the smallest batch worth fanning out over goroutines.
 const minStagedBatch = 64
 
-// processStaged processes a batch through the stages of p, and hands every
-// output to produce, in consumption order for each output key. It returns the outputs counted by
-// topic and the first transient failure; records after a failure are not
+// stageChunk is how many records move between the stages at a time: large
+// enough that handing a chunk on costs little per record, small enough that
+// every stage has work soon after a batch starts.
+const stageChunk = 64
+
+// errSkipped marks the records after a transient failure in a batch.
+var errSkipped = errors.New("not processed: an earlier record of the batch failed")
+
+// processStaged runs a batch through the stages of p as a pipeline of
+// chunks: Config.Parallelism goroutines decode, one applies in order,
+// Config.Parallelism goroutines encode, and the calling goroutine hands
+// the outputs to produce in consumption order, so that all stages work at
+// once on different chunks. It returns the outputs counted by topic and
+// the first transient failure; nothing from the failing record on is
 // produced.
 func (l *Loop) processStaged(ctx context.Context, p Staged, rs []*kgo.Record,
 	produce func(*kgo.Record)) (map[string]int, error) {
-	vals := make([]any, len(rs))
-	errs := make([]error, len(rs))
-	outs := make([][]*kgo.Record, len(rs))
+	n := len(rs)
+	vals := make([]any, n)
+	errs := make([]error, n)
+	outs := make([][]*kgo.Record, n)
 
-	l.fanOut(len(rs), func(i int) {
-		if len(rs[i].Value) > l.cfg.MaxRecordBytes {
-			errs[i] = &Rejection{Reason: ReasonTooLarge, Err: fmt.Errorf(
-				"value is %d bytes, over the limit of %d", len(rs[i].Value), l.cfg.MaxRecordBytes)}
-			return
-		}
-		vals[i], errs[i] = guard(func() (any, error) { return p.Decode(ctx, rs[i]) })
-	})
-	for i, r := range rs {
-		if errs[i] == nil {
-			_, errs[i] = guard(func() (any, error) { return nil, p.Apply(ctx, r, vals[i]) })
-		}
-		if errs[i] != nil {
-			if _, ok := AsRejection(errs[i]); !ok {
-				// Later records must not be applied before this one.
-				for j := i + 1; j < len(rs); j++ {
-					errs[j] = errSkipped
-				}
-				break
-			}
-		}
+	// Each stage closes a chunk's channel once it is done with the chunk,
+	// whether or not it did any work on it, so no stage waits forever. A
+	// stage writes vals, errs and outs of a chunk only before closing its
+	// channel, and the next stage reads them only after.
+	chunks := (n + stageChunk - 1) / stageChunk
+	decoded := make([]chan struct{}, chunks)
+	applied := make([]chan struct{}, chunks)
+	encoded := make([]chan struct{}, chunks)
+	for c := range chunks {
+		decoded[c] = make(chan struct{})
+		applied[c] = make(chan struct{})
+		encoded[c] = make(chan struct{})
 	}
-	l.fanOut(len(rs), func(i int) {
-		if errs[i] == nil {
-			var v any
-			v, errs[i] = guard(func() (any, error) { return p.Encode(ctx, rs[i], vals[i]) })
-			outs[i], _ = v.([]*kgo.Record)
-		}
-	})
+	bounds := func(c int) (int, int) { return c * stageChunk, min((c+1)*stageChunk, n) }
 
-	consumed := make(map[string]int, 1)
-	for i, r := range rs {
-		if errs[i] != nil {
-			rej, ok := AsRejection(errs[i])
-			if !ok {
-				// The batch is aborted: nothing of it needs producing.
-				l.m.addIn(consumed)
-				return nil, fmt.Errorf("%s/%d@%d: %w", r.Topic, r.Partition, r.Offset, errs[i])
-			}
-			outs[i] = l.reject(r, rej)
-		} else if o, rej := l.checkOutputs(outs[i]); rej != nil {
-			outs[i] = l.reject(r, rej)
-		} else {
-			outs[i] = o
-		}
-		consumed[r.Topic]++
+	// halt is set on the first transient failure: the batch will be
+	// aborted, so the stages skip the work still ahead of them.
+	var halt atomic.Bool
+	transient := func(err error) bool {
+		_, rejected := AsRejection(err)
+		return err != nil && !rejected
 	}
-	l.m.addIn(consumed)
-	return l.produceByKey(outs, produce), nil
-}
 
-// produceByKey hands every output to produce, spread over goroutines by
-// the hash of the output's key, so that outputs with the same key (and so
-// the same output partition) keep consumption order. It returns the
-// outputs counted by topic.
-func (l *Loop) produceByKey(outs [][]*kgo.Record, produce func(*kgo.Record)) map[string]int {
-	workers := l.cfg.Parallelism
-	counts := make(map[string]int, 4)
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
+	var (
+		wg                     sync.WaitGroup
+		nextDecode, nextEncode atomic.Int64
+	)
+	take := func(next *atomic.Int64) int { return int(next.Add(1) - 1) }
+	for range l.cfg.Parallelism {
+		wg.Add(2)
 		go func() {
 			defer wg.Done()
-			local := make(map[string]int, 4)
-			for _, os := range outs {
-				for _, o := range os {
-					if workers > 1 && int(keyHash(o.Key)%uint32(workers)) != w {
+			for c := take(&nextDecode); c < chunks; c = take(&nextDecode) {
+				lo, hi := bounds(c)
+				for i := lo; i < hi && !halt.Load(); i++ {
+					vals[i], errs[i] = l.decode(ctx, p, rs[i])
+				}
+				close(decoded[c])
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			for c := take(&nextEncode); c < chunks; c = take(&nextEncode) {
+				<-applied[c]
+				lo, hi := bounds(c)
+				for i := lo; i < hi && !halt.Load(); i++ {
+					if errs[i] != nil {
 						continue
 					}
-					local[o.Topic]++
-					produce(o)
+					outs[i], errs[i] = encode(ctx, p, rs[i], vals[i])
+					if transient(errs[i]) {
+						halt.Store(true)
+					}
+				}
+				close(encoded[c])
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for c := range chunks {
+			<-decoded[c]
+			lo, hi := bounds(c)
+			for i := lo; i < hi; i++ {
+				if halt.Load() {
+					errs[i] = errSkipped
+					continue
+				}
+				if errs[i] == nil {
+					errs[i] = apply(ctx, p, rs[i], vals[i])
+				}
+				if transient(errs[i]) {
+					halt.Store(true)
 				}
 			}
-			mu.Lock()
-			for t, n := range local {
-				counts[t] += n
-			}
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	return counts
-}
-
-// keyHash is FNV-1a, enough to spread keys over a few goroutines.
-func keyHash(k []byte) uint32 {
-	h := uint32(2166136261)
-	for _, c := range k {
-		h ^= uint32(c)
-		h *= 16777619
-	}
-	return h
-}
-
-// errSkipped marks the records after a transient failure in a batch.
-var errSkipped = fmt.Errorf("not processed: an earlier record of the batch failed")
-
-// fanOut calls fn for 0..n-1, spread over Config.Parallelism goroutines
-// in contiguous chunks, and returns when every call has.
-func (l *Loop) fanOut(n int, fn func(i int)) {
-	workers := min(l.cfg.Parallelism, n)
-	if workers <= 1 {
-		for i := range n {
-			fn(i)
-		}
-		return
-	}
-	var wg sync.WaitGroup
-	chunk := (n + workers - 1) / workers
-	for lo := 0; lo < n; lo += chunk {
-		hi := min(lo+chunk, n)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := lo; i < hi; i++ {
-				fn(i)
-			}
-		}()
-	}
-	wg.Wait()
-}
-
-// guard runs fn, turning a panic into a rejection of the record.
-func guard(fn func() (any, error)) (v any, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			v, err = nil, panicRejection(p)
+			close(applied[c])
 		}
 	}()
-	return fn()
+
+	counts := make(map[string]int, 4)
+	consumed := make(map[string]int, 1)
+	var failed error
+	for c := range chunks {
+		<-encoded[c]
+		lo, hi := bounds(c)
+		for i := lo; i < hi && failed == nil; i++ {
+			r := rs[i]
+			rej, rejected := AsRejection(errs[i])
+			switch {
+			case errs[i] == nil:
+				if o, rej := l.checkOutputs(outs[i]); rej != nil {
+					outs[i] = l.reject(r, rej)
+				} else {
+					outs[i] = o
+				}
+			case rejected:
+				outs[i] = l.reject(r, rej)
+			default:
+				failed = fmt.Errorf("%s/%d@%d: %w", r.Topic, r.Partition, r.Offset, errs[i])
+				continue
+			}
+			consumed[r.Topic]++
+			for _, o := range outs[i] {
+				counts[o.Topic]++
+				produce(o)
+			}
+		}
+	}
+	wg.Wait()
+	l.m.addIn(consumed)
+	return counts, failed
+}
+
+// decode checks r's size, then runs the Decode stage on it.
+func (l *Loop) decode(ctx context.Context, p Staged, r *kgo.Record) (_ any, err error) {
+	if len(r.Value) > l.cfg.MaxRecordBytes {
+		return nil, &Rejection{Reason: ReasonTooLarge, Err: fmt.Errorf(
+			"value is %d bytes, over the limit of %d", len(r.Value), l.cfg.MaxRecordBytes)}
+	}
+	defer recoverStage(&err)
+	return p.Decode(ctx, r)
+}
+
+func apply(ctx context.Context, p Staged, r *kgo.Record, v any) (err error) {
+	defer recoverStage(&err)
+	return p.Apply(ctx, r, v)
+}
+
+func encode(ctx context.Context, p Staged, r *kgo.Record, v any) (_ []*kgo.Record, err error) {
+	defer recoverStage(&err)
+	return p.Encode(ctx, r, v)
+}
+
+// recoverStage, deferred by a stage, turns its panic into a rejection of
+// the record: a bug that one record triggers must not stop the worker.
+func recoverStage(err *error) {
+	if p := recover(); p != nil {
+		*err = panicRejection(p)
+	}
 }
 
 func (m *Metrics) addIn(consumed map[string]int) {
