@@ -33,6 +33,10 @@ func commands() []command {
 // already been printed.
 var errUsage = errors.New("usage")
 
+// errReported is returned by a command that has already told the user what
+// went wrong; the binary exits 1 without saying it again.
+var errReported = errors.New("reported")
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
@@ -41,6 +45,8 @@ func main() {
 	case err == nil:
 	case errors.Is(err, errUsage), errors.Is(err, flag.ErrHelp):
 		os.Exit(2)
+	case errors.Is(err, errReported):
+		os.Exit(1)
 	default:
 		fmt.Fprintln(os.Stderr, "triage:", err)
 		os.Exit(1)

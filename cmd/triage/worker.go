@@ -39,5 +39,8 @@ func runConfig(_ context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintln(stderr, "usage: triage config check FILE")
 		return errUsage
 	}
-	return config.Check(args[1], stdout)
+	if err := config.Check(args[1], stdout); err != nil {
+		return errReported
+	}
+	return nil
 }
