@@ -30,9 +30,10 @@ test-kafka: kafka-up
 	status=$$?; .ci/kafka.sh stop; exit $$status
 
 # Throughput of the worker against a plain copy, on the in-process broker and
-# on KAFKA_BROKERS when set.
+# on KAFKA_BROKERS when set, then the codecs alone.
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 50000x -count 1 ./pkg/worker/
+	$(GO) test -run '^$$' -bench WorkerVsCopy -benchtime 300000x -count 3 ./pkg/worker/
+	$(GO) test -run '^$$' -bench . -benchmem ./pkg/codec/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); \
