@@ -3,11 +3,14 @@ package worker_test
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -321,6 +324,88 @@ func TestWorkerWaitsForARegistryThatIsDown(t *testing.T) {
 		}
 		if got := c.ReadAll(t, cfg.Output.DeadLetterTopic, 1, time.Second); len(got) != 0 {
 			t.Errorf("got %d dead letters, want none", len(got))
+		}
+	})
+}
+
+// get fetches url and returns the status code and body.
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+func TestWorkerServesHealthAndMetrics(t *testing.T) {
+	kafkatest.Run(t, func(t *testing.T, c *kafkatest.Cluster) {
+		cfg := testConfig(t, c)
+		cfg.HTTP.Listen = "127.0.0.1:0"
+		in := cfg.Input.Topics[0]
+		enc, _ := codec.NewEncoder(codec.EncoderOptions{})
+		var rs []*kgo.Record
+		for _, lat := range []float64{10, 900} {
+			ev := event("ledger", lat)
+			v, _ := enc.Event(context.Background(), in, &ev)
+			rs = append(rs, &kgo.Record{Topic: in, Key: []byte("ledger"), Value: v})
+		}
+		rs = append(rs, &kgo.Record{Topic: in, Key: []byte("ledger"), Value: []byte("[]")})
+		c.Produce(t, rs...)
+		w := runWorker(t, cfg)
+
+		deadline := time.Now().Add(30 * time.Second)
+		for w.HTTPAddr() == "" || w.Ready() != nil {
+			if time.Now().After(deadline) {
+				t.Fatalf("worker not ready after 30s: %v", w.Ready())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		base := "http://" + w.HTTPAddr()
+		if code, _ := get(t, base+"/healthz"); code != http.StatusOK {
+			t.Errorf("/healthz answered %d, want 200", code)
+		}
+		if code, body := get(t, base+"/readyz"); code != http.StatusOK {
+			t.Errorf("/readyz answered %d (%s), want 200 once joined", code, body)
+		}
+		c.ReadAll(t, cfg.Output.EnrichedTopic, 2, time.Minute)
+		c.ReadAll(t, cfg.Output.DeadLetterTopic, 1, time.Minute)
+
+		// The counters move just after the commit that made the records
+		// visible, so poll them.
+		wants := []string{
+			fmt.Sprintf(`triage_records_in_total{topic=%q} 3`, in),
+			fmt.Sprintf(`triage_records_out_total{topic=%q} 2`, cfg.Output.EnrichedTopic),
+			fmt.Sprintf(`triage_records_out_total{topic=%q} 1`, cfg.Output.EscalationTopic),
+			fmt.Sprintf(`triage_records_escalated_total{topic=%q} 1`, in),
+			fmt.Sprintf(`triage_records_dead_lettered_total{reason="not_json_object",topic=%q} 1`,
+				in),
+			`triage_batches_total{result="commit"}`,
+			`triage_stage_duration_seconds_bucket{stage="commit"`,
+			`triage_consumer_lag_records{partition=`,
+			`kgo_`,
+		}
+		var missing []string
+		for deadline := time.Now().Add(10 * time.Second); ; {
+			_, metrics := get(t, base+"/metrics")
+			missing = missing[:0]
+			for _, want := range wants {
+				if !strings.Contains(metrics, want) {
+					missing = append(missing, want)
+				}
+			}
+			if len(missing) == 0 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		for _, m := range missing {
+			t.Errorf("/metrics lacks %s", m)
 		}
 	})
 }
