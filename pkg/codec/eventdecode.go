@@ -39,22 +39,25 @@ const (
 // decodeEvent decodes the Avro binary of a triage.Event, which must fill
 // body exactly, and applies the default mapping's checks and defaults.
 func decodeEvent(body []byte, meta Meta) (record.Event, error) {
+	// Every string of the Event is cut from one copy of body: one allocation
+	// instead of one per string. They keep all of it alive, which is small.
+	all := string(body)
 	r := avroReader{b: body}
-	id := r.bytes()
+	id := r.str(all)
 	millis := r.long()
-	source := r.bytes()
-	entity := r.bytes()
-	var text []byte
+	source := r.str(all)
+	entity := r.str(all)
+	var text string
 	hasText := false
 	switch r.long() {
 	case 0:
 	case 1:
-		text, hasText = r.bytes(), true
+		text, hasText = r.str(all), true
 	default:
 		r.fail("the union index of text is neither 0 nor 1")
 	}
-	metrics, metricsErr := r.metrics()
-	attrs, attrsErr := r.attributes()
+	metrics, metricsErr := r.metrics(all)
+	attrs, attrsErr := r.attributes(all)
 	if r.err != "" {
 		return record.Event{}, permanent(ReasonTruncatedAvro, "%s: %s", schemas.EventName, r.err)
 	}
@@ -65,13 +68,13 @@ func decodeEvent(body []byte, meta Meta) (record.Event, error) {
 
 	var ev record.Event
 	switch {
-	case !utf8.Valid(entity):
+	case !utf8.ValidString(entity):
 		return ev, invalidUTF8(defaultEntityPath)
 	case len(entity) == 0:
 		return ev, permanent(ReasonMissingEntity, "path %q is empty", defaultEntityPath)
-	case !utf8.Valid(id):
+	case !utf8.ValidString(id):
 		return ev, invalidUTF8(defaultIDPath)
-	case !utf8.Valid(source):
+	case !utf8.ValidString(source):
 		return ev, invalidUTF8(defaultSourcePath)
 	}
 	t := millisTime(millis)
@@ -79,7 +82,7 @@ func decodeEvent(body []byte, meta Meta) (record.Event, error) {
 		return ev, permanent(ReasonInvalidTime, "path %q: %s is outside the years 1 to 9999",
 			defaultEventTimePath, t.Format(time.RFC3339))
 	}
-	if hasText && !utf8.Valid(text) {
+	if hasText && !utf8.ValidString(text) {
 		return ev, invalidUTF8(defaultTextPath)
 	}
 	if metricsErr != nil {
@@ -89,19 +92,18 @@ func decodeEvent(body []byte, meta Meta) (record.Event, error) {
 		return ev, attrsErr
 	}
 
-	ev.Entity = string(entity)
-	ev.ID = string(id)
+	ev.Entity = entity
+	ev.ID = id
 	if ev.ID == "" {
 		ev.ID = defaultID(meta)
 	}
-	ev.Source = string(source)
+	ev.Source = source
 	if ev.Source == "" {
 		ev.Source = meta.Topic
 	}
 	ev.Time = t
 	if hasText {
-		s := string(text)
-		ev.Text = &s
+		ev.Text = &text
 	}
 	ev.Metrics = metrics
 	ev.Attributes = attrs
@@ -118,9 +120,10 @@ func invalidUTF8(path string) *Error {
 	return permanent(ReasonInvalidUTF8, "path %q is not valid UTF-8", path)
 }
 
-// metrics reads a map of doubles. An empty map gives nil. The error is the
-// first entry the mapping would refuse, for after the whole datum is read.
-func (r *avroReader) metrics() (map[string]float64, *Error) {
+// metrics reads a map of doubles, its names cut from all (see str). An
+// empty map gives nil. The error is the first entry the mapping would
+// refuse, for after the whole datum is read.
+func (r *avroReader) metrics(all string) (map[string]float64, *Error) {
 	var refused *Error
 	n := r.blockCount(minMetricEntry)
 	if n == 0 {
@@ -129,12 +132,11 @@ func (r *avroReader) metrics() (map[string]float64, *Error) {
 	m := make(map[string]float64, n)
 	for n > 0 {
 		for range n {
-			k := r.bytes()
+			key := r.str(all)
 			v := r.double()
 			if r.err != "" {
 				return nil, nil
 			}
-			key := string(k)
 			had := len(m)
 			m[key] = v
 			if len(m) == had {
@@ -158,10 +160,10 @@ func (r *avroReader) metrics() (map[string]float64, *Error) {
 	return m, refused
 }
 
-// attributes reads a map of strings. An empty map gives nil. The error is
-// the first entry the mapping would refuse, for after the whole datum is
-// read.
-func (r *avroReader) attributes() (map[string]string, *Error) {
+// attributes reads a map of strings, cut from all (see str). An empty map
+// gives nil. The error is the first entry the mapping would refuse, for
+// after the whole datum is read.
+func (r *avroReader) attributes(all string) (map[string]string, *Error) {
 	var refused *Error
 	n := r.blockCount(minAttributeEntry)
 	if n == 0 {
@@ -170,14 +172,13 @@ func (r *avroReader) attributes() (map[string]string, *Error) {
 	m := make(map[string]string, n)
 	for n > 0 {
 		for range n {
-			k := r.bytes()
-			v := r.bytes()
+			key := r.str(all)
+			v := r.str(all)
 			if r.err != "" {
 				return nil, nil
 			}
-			key := string(k)
 			had := len(m)
-			m[key] = string(v)
+			m[key] = v
 			if len(m) == had {
 				r.fail("a map key is repeated")
 				return nil, nil
@@ -189,7 +190,7 @@ func (r *avroReader) attributes() (map[string]string, *Error) {
 			case !utf8.ValidString(key):
 				refused = permanent(ReasonInvalidUTF8,
 					"path %q has a key that is not valid UTF-8", defaultAttributesPath)
-			case !utf8.Valid(v):
+			case !utf8.ValidString(v):
 				refused = permanent(ReasonInvalidUTF8,
 					"path %q: the value of %q is not valid UTF-8", defaultAttributesPath, key)
 			}
