@@ -2,6 +2,8 @@ package codec
 
 import (
 	"math"
+	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -120,16 +122,17 @@ func invalidUTF8(path string) *Error {
 	return permanent(ReasonInvalidUTF8, "path %q is not valid UTF-8", path)
 }
 
-// metrics reads a map of doubles, its names cut from all (see str). An
-// empty map gives nil. The error is the first entry the mapping would
-// refuse, for after the whole datum is read.
-func (r *avroReader) metrics(all string) (map[string]float64, *Error) {
+// metrics reads a map of doubles, its names cut from all (see str), and
+// sorts it by name. An empty map gives nil. The error is the first entry
+// in wire order that the mapping would refuse, for after the whole datum
+// is read.
+func (r *avroReader) metrics(all string) (record.Metrics, *Error) {
 	var refused *Error
 	n := r.blockCount(minMetricEntry)
 	if n == 0 {
 		return nil, nil
 	}
-	m := make(map[string]float64, n)
+	m := make(record.Metrics, 0, n)
 	for n > 0 {
 		for range n {
 			key := r.str(all)
@@ -137,12 +140,7 @@ func (r *avroReader) metrics(all string) (map[string]float64, *Error) {
 			if r.err != "" {
 				return nil, nil
 			}
-			had := len(m)
-			m[key] = v
-			if len(m) == had {
-				r.fail("a map key is repeated")
-				return nil, nil
-			}
+			m = append(m, record.Metric{Name: key, Value: v})
 			if refused != nil {
 				continue
 			}
@@ -157,19 +155,23 @@ func (r *avroReader) metrics(all string) (map[string]float64, *Error) {
 		}
 		n = r.blockCount(minMetricEntry)
 	}
+	if !sortUnique(m, func(x record.Metric) string { return x.Name }) {
+		r.fail("a map key is repeated")
+		return nil, nil
+	}
 	return m, refused
 }
 
-// attributes reads a map of strings, cut from all (see str). An empty map
-// gives nil. The error is the first entry the mapping would refuse, for
-// after the whole datum is read.
-func (r *avroReader) attributes(all string) (map[string]string, *Error) {
+// attributes reads a map of strings, cut from all (see str), and sorts it
+// by key. An empty map gives nil. The error is the first entry in wire
+// order that the mapping would refuse, for after the whole datum is read.
+func (r *avroReader) attributes(all string) (record.Attributes, *Error) {
 	var refused *Error
 	n := r.blockCount(minAttributeEntry)
 	if n == 0 {
 		return nil, nil
 	}
-	m := make(map[string]string, n)
+	m := make(record.Attributes, 0, n)
 	for n > 0 {
 		for range n {
 			key := r.str(all)
@@ -177,12 +179,7 @@ func (r *avroReader) attributes(all string) (map[string]string, *Error) {
 			if r.err != "" {
 				return nil, nil
 			}
-			had := len(m)
-			m[key] = v
-			if len(m) == had {
-				r.fail("a map key is repeated")
-				return nil, nil
-			}
+			m = append(m, record.Attribute{Key: key, Value: v})
 			if refused != nil {
 				continue
 			}
@@ -197,7 +194,32 @@ func (r *avroReader) attributes(all string) (map[string]string, *Error) {
 		}
 		n = r.blockCount(minAttributeEntry)
 	}
+	if !sortUnique(m, func(x record.Attribute) string { return x.Key }) {
+		r.fail("a map key is repeated")
+		return nil, nil
+	}
 	return m, refused
+}
+
+// sortUnique sorts s by key and reports whether no two elements have the
+// same key. Events carry a few entries, which insertion sort orders
+// fastest; a long map falls back to slices.SortFunc.
+func sortUnique[E any](s []E, key func(E) string) bool {
+	if len(s) > 12 {
+		slices.SortFunc(s, func(a, b E) int { return strings.Compare(key(a), key(b)) })
+	} else {
+		for i := 1; i < len(s); i++ {
+			for j := i; j > 0 && key(s[j]) < key(s[j-1]); j-- {
+				s[j], s[j-1] = s[j-1], s[j]
+			}
+		}
+	}
+	for i := 1; i < len(s); i++ {
+		if key(s[i]) == key(s[i-1]) {
+			return false
+		}
+	}
+	return true
 }
 
 // isBuiltinEvent reports whether c decodes exactly as the built-in

@@ -247,7 +247,9 @@ func TestEnrichedTopicThroughMapping(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := sampleEvent()
-	want.Metrics["score"], want.Metrics["confidence"], want.Metrics["partition"] = 0.8, 0.9, 2
+	metrics := metricsMap(want.Metrics)
+	metrics["score"], metrics["confidence"], metrics["partition"] = 0.8, 0.9, 2
+	want.Metrics = record.MetricsOf(metrics)
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v, want %+v", got, want)
 	}

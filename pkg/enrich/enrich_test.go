@@ -22,7 +22,7 @@ type baselines struct{}
 func (baselines) Name() string { return "test" }
 
 func (baselines) Tag(_ context.Context, e *record.Enriched) error {
-	if e.Event.Metrics["x"] > 10 {
+	if x, _ := e.Event.Metrics.Get("x"); x > 10 {
 		e.Flag("x too high")
 	}
 	return nil
@@ -62,7 +62,7 @@ func input(t *testing.T, enc *codec.Encoder, offset int64, entity string, x floa
 	ev := record.Event{
 		ID: fmt.Sprintf("e%d", offset), Entity: entity, Source: "s",
 		Time:    time.UnixMilli(1700000000000 + offset),
-		Metrics: map[string]float64{"x": x},
+		Metrics: record.MetricsOf(map[string]float64{"x": x}),
 	}
 	v, err := enc.Event(context.Background(), "in", &ev)
 	if err != nil {
