@@ -95,10 +95,15 @@ func (p *Processor) Process(ctx context.Context, r *kgo.Record) ([]*kgo.Record, 
 	return p.Encode(ctx, r, v)
 }
 
-// item is what the stages of one record share.
+// item is what the stages of one record share. It also holds the
+// enriched output record and the slice Encode returns, so that one
+// allocation serves a record's whole trip; kgo keeps the item alive for
+// as long as it holds the output.
 type item struct {
-	en  record.Enriched
-	esc *record.Escalation // set by Apply when the record is flagged
+	en   record.Enriched
+	esc  *record.Escalation // set by Apply when the record is flagged
+	out  kgo.Record         // the enriched record, set by Encode
+	outs [2]*kgo.Record     // backs Encode's result: out and the escalation
 }
 
 // Decode reads r into an Event. It keeps no state.
@@ -155,22 +160,34 @@ func (p *Processor) Apply(ctx context.Context, r *kgo.Record, v any) error {
 }
 
 // Encode writes the enriched record and the escalation, if any. It keeps
-// no state.
+// no state. It must be called at most once for a value from Decode: the
+// enriched record it returns lives in that value.
 func (p *Processor) Encode(ctx context.Context, r *kgo.Record, v any) ([]*kgo.Record, error) {
 	it := v.(*item)
 	val, err := p.cfg.Encoder.Enriched(ctx, p.cfg.EnrichedTopic, &it.en)
 	if err != nil {
 		return nil, p.encodeErr(err)
 	}
-	key := []byte(it.en.Event.Entity)
-	outs := []*kgo.Record{{Topic: p.cfg.EnrichedTopic, Key: key, Value: val, Headers: r.Headers}}
+	// Inputs are commonly keyed by entity already; their key is shared
+	// then, as the loop allows, rather than copied.
+	key := r.Key
+	if string(key) != it.en.Event.Entity {
+		key = []byte(it.en.Event.Entity)
+	}
+	// The record's timestamp is the time in its provenance, which also
+	// spares the client reading the clock for it.
+	ts := it.en.Provenance.ProcessedAt
+	it.out = kgo.Record{
+		Topic: p.cfg.EnrichedTopic, Key: key, Value: val, Headers: r.Headers, Timestamp: ts,
+	}
+	outs := append(it.outs[:0], &it.out)
 	if it.esc != nil {
 		val, err := p.cfg.Encoder.Escalation(ctx, p.cfg.EscalationTopic, it.esc)
 		if err != nil {
 			return nil, p.encodeErr(err)
 		}
 		outs = append(outs, &kgo.Record{
-			Topic: p.cfg.EscalationTopic, Key: key, Value: val, Headers: r.Headers,
+			Topic: p.cfg.EscalationTopic, Key: key, Value: val, Headers: r.Headers, Timestamp: ts,
 		})
 	}
 	return outs, nil

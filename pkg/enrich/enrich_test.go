@@ -151,3 +151,42 @@ func TestProcessRejectsWhatCannotBeDecoded(t *testing.T) {
 		t.Errorf("reason %q, want %q", rej.Reason, codec.ReasonNotJSONObject)
 	}
 }
+
+func TestEncodeKeysByEntityAndStampsProcessingTime(t *testing.T) {
+	p, enc, _ := newProcessor(t, 0)
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name     string
+		key      []byte
+		wantKeep bool
+	}{
+		{"an input keyed by its entity lends its key", []byte("svc"), true},
+		{"an input keyed otherwise gets the entity", []byte("other"), false},
+		{"an input without a key gets the entity", nil, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			in := input(t, enc, 1, "svc", 50)
+			in.Key = tt.key
+			outs, err := p.Process(ctx, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(outs) != 2 {
+				t.Fatalf("got %d outputs, want the enriched record and the escalation", len(outs))
+			}
+			for _, o := range outs {
+				if string(o.Key) != "svc" {
+					t.Errorf("%s: got key %q, want svc", o.Topic, o.Key)
+				}
+				if kept := len(tt.key) > 0 && &o.Key[0] == &tt.key[0]; kept != tt.wantKeep {
+					t.Errorf("%s: got the input's key shared %v, want %v", o.Topic, kept,
+						tt.wantKeep)
+				}
+				if want := time.Unix(1700000000, 0); !o.Timestamp.Equal(want) {
+					t.Errorf("%s: got timestamp %v, want the processing time %v", o.Topic,
+						o.Timestamp, want)
+				}
+			}
+		})
+	}
+}
