@@ -138,8 +138,8 @@ func (l *Loop) processStaged(ctx context.Context, p Staged, rs []*kgo.Record,
 		}
 	}()
 
-	counts := make(map[string]int, 4)
-	consumed := make(map[string]int, 1)
+	counts := tally{m: make(map[string]int, 4)}
+	consumed := tally{m: make(map[string]int, 1)}
 	var failed error
 	for c := range chunks {
 		<-encoded[c]
@@ -160,16 +160,45 @@ func (l *Loop) processStaged(ctx context.Context, p Staged, rs []*kgo.Record,
 				failed = fmt.Errorf("%s/%d@%d: %w", r.Topic, r.Partition, r.Offset, errs[i])
 				continue
 			}
-			consumed[r.Topic]++
+			consumed.add(r.Topic)
 			for _, o := range outs[i] {
-				counts[o.Topic]++
+				counts.add(o.Topic)
 				produce(o)
 			}
 		}
 	}
 	wg.Wait()
-	l.m.addIn(consumed)
-	return counts, failed
+	l.m.addIn(consumed.done())
+	return counts.done(), failed
+}
+
+// tally counts records by topic. Runs of records share a topic, which it
+// counts without looking the topic up in the map each time.
+type tally struct {
+	m     map[string]int
+	topic string // of the current run
+	n     int    // records in the current run, not yet in m
+}
+
+func (t *tally) add(topic string) {
+	if topic != t.topic {
+		t.flush()
+		t.topic = topic
+	}
+	t.n++
+}
+
+func (t *tally) flush() {
+	if t.n > 0 {
+		t.m[t.topic] += t.n
+		t.n = 0
+	}
+}
+
+// done returns the counts by topic.
+func (t *tally) done() map[string]int {
+	t.flush()
+	return t.m
 }
 
 // decode checks r's size, then runs the Decode stage on it.
