@@ -586,8 +586,9 @@ func TestDirectDecoderSortsMapEntries(t *testing.T) {
 		if got, want := ev.Metrics, record.MetricsOf(want); !reflect.DeepEqual(got, want) {
 			t.Errorf("%d metrics: got %v, want %v", n, got, want)
 		}
-		if got, want := ev.Attributes, record.AttributesOf(wantAttrs); !reflect.DeepEqual(got, want) {
-			t.Errorf("%d attributes: got %v, want %v", n, got, want)
+		gotAttrs := ev.Attributes
+		if want := record.AttributesOf(wantAttrs); !reflect.DeepEqual(gotAttrs, want) {
+			t.Errorf("%d attributes: got %v, want %v", n, gotAttrs, want)
 		}
 	}
 }

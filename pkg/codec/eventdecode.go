@@ -155,7 +155,7 @@ func (r *avroReader) metrics(all string) (record.Metrics, *Error) {
 		}
 		n = r.blockCount(minMetricEntry)
 	}
-	if !sortUnique(m, func(x record.Metric) string { return x.Name }) {
+	if !sortMetrics(m) {
 		r.fail("a map key is repeated")
 		return nil, nil
 	}
@@ -194,29 +194,46 @@ func (r *avroReader) attributes(all string) (record.Attributes, *Error) {
 		}
 		n = r.blockCount(minAttributeEntry)
 	}
-	if !sortUnique(m, func(x record.Attribute) string { return x.Key }) {
+	if !sortAttributes(m) {
 		r.fail("a map key is repeated")
 		return nil, nil
 	}
 	return m, refused
 }
 
-// sortUnique sorts s by key and reports whether no two elements have the
-// same key. Events carry a few entries, which insertion sort orders
-// fastest; a long map falls back to slices.SortFunc.
-func sortUnique[E any](s []E, key func(E) string) bool {
-	if len(s) > 12 {
-		slices.SortFunc(s, func(a, b E) int { return strings.Compare(key(a), key(b)) })
-	} else {
-		for i := 1; i < len(s); i++ {
-			for j := i; j > 0 && key(s[j]) < key(s[j-1]); j-- {
-				s[j], s[j-1] = s[j-1], s[j]
+// sortMetrics sorts m by name and reports whether the names are unique.
+// Writers commonly send entries sorted already, which one pass confirms.
+func sortMetrics(m record.Metrics) bool {
+	for i := 1; i < len(m); i++ {
+		if m[i-1].Name >= m[i].Name {
+			slices.SortFunc(m, func(a, b record.Metric) int {
+				return strings.Compare(a.Name, b.Name)
+			})
+			for i := 1; i < len(m); i++ {
+				if m[i-1].Name == m[i].Name {
+					return false
+				}
 			}
+			return true
 		}
 	}
-	for i := 1; i < len(s); i++ {
-		if key(s[i]) == key(s[i-1]) {
-			return false
+	return true
+}
+
+// sortAttributes sorts a by key and reports whether the keys are unique,
+// as sortMetrics does.
+func sortAttributes(a record.Attributes) bool {
+	for i := 1; i < len(a); i++ {
+		if a[i-1].Key >= a[i].Key {
+			slices.SortFunc(a, func(x, y record.Attribute) int {
+				return strings.Compare(x.Key, y.Key)
+			})
+			for i := 1; i < len(a); i++ {
+				if a[i-1].Key == a[i].Key {
+					return false
+				}
+			}
+			return true
 		}
 	}
 	return true

@@ -189,7 +189,9 @@ func TestFieldForms(t *testing.T) {
 			func(e record.Event) (any, any) { return e.ID, "events-2-41" }},
 		{"integer metrics become floats",
 			`{"entity": "x", "metrics": {"n": -3}}`,
-			func(e record.Event) (any, any) { return e.Metrics, record.Metrics{{Name: "n", Value: -3}} }},
+			func(e record.Event) (any, any) {
+				return e.Metrics, record.Metrics{{Name: "n", Value: -3}}
+			}},
 		{"an empty metrics map gives nil",
 			`{"entity": "x", "metrics": {}, "attributes": {}}`,
 			func(e record.Event) (any, any) { return e.Metrics == nil && e.Attributes == nil, true }},
@@ -243,7 +245,9 @@ func TestAvroFieldForms(t *testing.T) {
 	}
 	want := record.Event{
 		ID: "events-2-41", Time: t0, Source: "events", Entity: "-5",
-		Attributes: record.AttributesOf(map[string]string{"n": "3", "b": "false", "t": "2024-05-17T10:30:00.123Z"}),
+		Attributes: record.AttributesOf(map[string]string{
+			"n": "3", "b": "false", "t": "2024-05-17T10:30:00.123Z",
+		}),
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v, want %+v", got, want)

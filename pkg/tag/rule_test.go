@@ -32,7 +32,8 @@ func TestRulesFlagOnlyWhatCrosses(t *testing.T) {
 			[]string{"rule: latency_ms > 400", "rule: free_disk_gb < 1"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			e := &record.Enriched{Event: record.Event{Entity: "e", Metrics: record.MetricsOf(tt.metrics)}}
+			ev := record.Event{Entity: "e", Metrics: record.MetricsOf(tt.metrics)}
+			e := &record.Enriched{Event: ev}
 			if err := rules.Tag(context.Background(), e); err != nil {
 				t.Fatal(err)
 			}
