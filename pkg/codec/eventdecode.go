@@ -105,7 +105,7 @@ func decodeEvent(body []byte, meta Meta) (record.Event, error) {
 	}
 	ev.Time = t
 	if hasText {
-		ev.Text = &text
+		ev.Text = new(text) // &text would allocate for events without text too
 	}
 	ev.Metrics = metrics
 	ev.Attributes = attrs
