@@ -1,6 +1,7 @@
 package codec_test
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"reflect"
@@ -252,5 +253,29 @@ func TestEnrichedTopicThroughMapping(t *testing.T) {
 	want.Metrics = record.MetricsOf(metrics)
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v, want %+v", got, want)
+	}
+}
+
+func TestAppendEnrichedAppendsWhatEnrichedReturns(t *testing.T) {
+	ctx := t.Context()
+	enc := newEncoder(t, codec.EncoderOptions{})
+	en := sampleEnriched()
+	want, err := enc.Enriched(ctx, "out", &en)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := []byte("kept")
+	got, err := enc.AppendEnriched(ctx, prefix, "out", &en)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, append([]byte("kept"), want...)) {
+		t.Errorf("got %x, want %q then %x", got, prefix, want)
+	}
+
+	en.Anomaly = &record.Anomaly{Metrics: []record.MetricAnomaly{{Direction: "sideways"}}}
+	got, err = enc.AppendEnriched(ctx, prefix, "out", &en)
+	if !codec.IsPermanent(err) || !bytes.Equal(got, prefix) {
+		t.Errorf("bad direction: got %q and %v, want %q and a permanent error", got, err, prefix)
 	}
 }

@@ -1,8 +1,10 @@
 package enrich
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -188,5 +190,55 @@ func TestEncodeKeysByEntityAndStampsProcessingTime(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestRecycledItemsHoldNothingButTheirBuffer(t *testing.T) {
+	p, enc, dec := newProcessor(t, 0)
+	ctx := context.Background()
+	in := input(t, enc, 1, "svc", 1)
+	v, err := p.Decode(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Apply(ctx, in, v); err != nil {
+		t.Fatal(err)
+	}
+	outs, err := p.Encode(ctx, in, v)
+	if err != nil || len(outs) != 1 {
+		t.Fatalf("got %d outputs and %v, want 1 enriched record", len(outs), err)
+	}
+	want := bytes.Clone(outs[0].Value)
+	p.Recycle(v)
+	it := v.(*item)
+	if !reflect.DeepEqual(*it, item{buf: it.buf}) || cap(it.buf) == 0 {
+		t.Fatalf("recycled item: got %+v, want zero but for a kept buffer", *it)
+	}
+
+	// A later record gets an item, maybe this one, and its output is
+	// written whole, whatever the buffer held before.
+	in2 := input(t, enc, 2, "other", 2)
+	v2, err := p.Decode(ctx, in2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs2, err := p.Encode(ctx, in2, v2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, native, err := dec.Native(ctx, outs2[0].Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	en, err := record.EnrichedFromNative(native)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if en.Event.ID != "e2" || en.Event.Entity != "other" || en.Provenance.Offset != 2 {
+		t.Errorf("got event %s of %s at offset %d, want e2 of other at 2", en.Event.ID,
+			en.Event.Entity, en.Provenance.Offset)
+	}
+	if bytes.Equal(want, outs2[0].Value) {
+		t.Error("got the first record's output again, want the second's")
 	}
 }
