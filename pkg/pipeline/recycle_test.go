@@ -89,46 +89,61 @@ func (p *recyclingProc) Recycle(v any) {
 
 func TestLoopRecyclesValuesOnceTheClientIsDone(t *testing.T) {
 	kafkatest.Run(t, func(t *testing.T, c *kafkatest.Cluster) {
-		lt := newLoopTopics(t, c, 2)
-		const n = 400
-		rs := make([]*kgo.Record, n)
-		for i := range rs {
-			v := fmt.Sprintf("v-%03d", i)
-			if i == 150 {
-				v = "flaky" // aborts its batch once, which is processed again
+		for _, atLeastOnce := range []bool{false, true} {
+			name := "exactly once"
+			if atLeastOnce {
+				name = "at least once"
 			}
-			rs[i] = &kgo.Record{Topic: lt.in, Key: []byte{byte('a' + i%3)}, Value: []byte(v)}
-		}
-		c.Produce(t, rs...)
-
-		proc := &recyclingProc{
-			out: lt.out, flaky: 1,
-			recycled: map[*recVal]bool{}, unbuffered: map[*kgo.Record]bool{},
-		}
-		_, stop := startLoop(t, c, lt, proc, func(cfg *pipeline.Config) {
-			cfg.MaxPollRecords = 100
-			cfg.ClientOpts = append(cfg.ClientOpts, kgo.WithHooks(proc))
-		})
-		got := c.ReadAll(t, lt.out, n, 5*time.Second)
-		if err := stop(); err != nil {
-			t.Fatal(err)
-		}
-		if len(got) != n {
-			t.Fatalf("got %d outputs, want %d", len(got), n)
-		}
-
-		proc.mu.Lock()
-		defer proc.mu.Unlock()
-		if proc.decoded <= n {
-			t.Errorf("got %d values decoded, want over %d: the aborted batch again", proc.decoded, n)
-		}
-		if len(proc.recycled) != proc.decoded {
-			t.Errorf("got %d values recycled, want all %d decoded", len(proc.recycled),
-				proc.decoded)
-		}
-		if proc.early != 0 || proc.twice != 0 {
-			t.Errorf("got %d values recycled before the client was done and %d twice, want 0",
-				proc.early, proc.twice)
+			t.Run(name, func(t *testing.T) { checkRecycling(t, c, atLeastOnce) })
 		}
 	})
+}
+
+// checkRecycling runs a loop over a Recycler, with one transient failure
+// that aborts a batch, and checks that every value comes back once, after
+// the client is done with its record.
+func checkRecycling(t *testing.T, c *kafkatest.Cluster, atLeastOnce bool) {
+	t.Helper()
+	lt := newLoopTopics(t, c, 2)
+	const n = 400
+	rs := make([]*kgo.Record, n)
+	for i := range rs {
+		v := fmt.Sprintf("v-%03d", i)
+		if i == 150 {
+			v = "flaky" // aborts its batch once, which is processed again
+		}
+		rs[i] = &kgo.Record{Topic: lt.in, Key: []byte{byte('a' + i%3)}, Value: []byte(v)}
+	}
+	c.Produce(t, rs...)
+
+	proc := &recyclingProc{
+		out: lt.out, flaky: 1,
+		recycled: map[*recVal]bool{}, unbuffered: map[*kgo.Record]bool{},
+	}
+	_, stop := startLoop(t, c, lt, proc, func(cfg *pipeline.Config) {
+		cfg.MaxPollRecords = 100
+		cfg.AtLeastOnce = atLeastOnce
+		cfg.ClientOpts = append(cfg.ClientOpts, kgo.WithHooks(proc))
+	})
+	got := c.ReadAll(t, lt.out, n, 5*time.Second)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != n {
+		t.Fatalf("got %d outputs, want %d", len(got), n)
+	}
+
+	proc.mu.Lock()
+	defer proc.mu.Unlock()
+	if proc.decoded <= n {
+		t.Errorf("got %d values decoded, want over %d: the aborted batch again", proc.decoded, n)
+	}
+	if len(proc.recycled) != proc.decoded {
+		t.Errorf("got %d values recycled, want all %d decoded", len(proc.recycled),
+			proc.decoded)
+	}
+	if proc.early != 0 || proc.twice != 0 {
+		t.Errorf("got %d values recycled before the client was done and %d twice, want 0",
+			proc.early, proc.twice)
+	}
 }
