@@ -69,6 +69,17 @@ func (r *avroReader) bytes() []byte {
 	return s
 }
 
+// str reads a string as bytes does, and returns it cut from all, the
+// datum r started on as a string, instead of copying it.
+func (r *avroReader) str(all string) string {
+	b := r.bytes()
+	if len(b) == 0 {
+		return ""
+	}
+	end := len(all) - len(r.b)
+	return all[end-len(b) : end]
+}
+
 func (r *avroReader) double() float64 {
 	if len(r.b) < 8 {
 		r.fail("a double runs past the end")

@@ -34,7 +34,8 @@ func BenchmarkDecode(b *testing.B) {
 	}
 	text, err := json.Marshal(map[string]any{
 		"id": ev.ID, "event_time": ev.Time.Format(time.RFC3339Nano), "source": ev.Source,
-		"entity": ev.Entity, "text": *ev.Text, "metrics": ev.Metrics, "attributes": ev.Attributes,
+		"entity": ev.Entity, "text": *ev.Text, "metrics": metricsMap(ev.Metrics),
+		"attributes": attributesMap(ev.Attributes),
 	})
 	if err != nil {
 		b.Fatal(err)

@@ -168,16 +168,18 @@ func (g *randomRecords) event() record.Event {
 		e.Text = &s
 	}
 	if n := g.mapSize(); n > 0 || g.rng.IntN(2) == 0 {
-		e.Metrics = make(map[string]float64, n)
+		m := make(map[string]float64, n)
 		for range n {
-			e.Metrics[g.str()] = g.float()
+			m[g.str()] = g.float()
 		}
+		e.Metrics = append(record.Metrics{}, record.MetricsOf(m)...)
 	}
 	if n := g.mapSize(); n > 0 || g.rng.IntN(2) == 0 {
-		e.Attributes = make(map[string]string, n)
+		m := make(map[string]string, n)
 		for range n {
-			e.Attributes[g.str()] = g.str()
+			m[g.str()] = g.str()
 		}
+		e.Attributes = append(record.Attributes{}, record.AttributesOf(m)...)
 	}
 	return e
 }
@@ -388,9 +390,10 @@ func checkEncoders(t *testing.T, enc *codec.Encoder, g *randomRecords, n int) {
 func TestDirectEncodersSplitBlocksAsGoavro(t *testing.T) {
 	n := int(goavro.MaxBlockCount) + 3
 	esc := sampleEscalation()
-	esc.Enriched.Event.Metrics = make(map[string]float64, n)
+	esc.Enriched.Event.Metrics = make(record.Metrics, n)
 	for i := range n {
-		esc.Enriched.Event.Metrics[string(rune('a'+i%26))+strings.Repeat("x", i/26)] = float64(i)
+		esc.Enriched.Event.Metrics[i] = record.Metric{
+			Name: string(rune('a'+i%26)) + strings.Repeat("x", i/26), Value: float64(i)}
 	}
 	esc.Enriched.Reasons = make([]string, n)
 	esc.Baselines = make([]record.Baseline, n)
@@ -557,6 +560,39 @@ func TestDirectDecoderAgreesOnOddEncodings(t *testing.T) {
 
 // TestDirectDecoderRefusesHugeCountsCheaply checks that lengths and counts
 // beyond the bytes left fail before anything is allocated for them.
+// TestDirectDecoderSortsMapEntries reads maps whose entries are out of
+// order on the wire, and more than insertion sort is used for, and checks
+// that the Event has them sorted by name, as the goavro path gives them.
+func TestDirectDecoderSortsMapEntries(t *testing.T) {
+	dec := newDecoder(t, codec.DecoderOptions{})
+	head := slices.Concat(avroString("i"), avroLong(1), avroString("s"), avroString("e"))
+	for _, n := range []int{3, 40} {
+		var metrics, attrs []byte
+		want := make(map[string]float64, n)
+		wantAttrs := make(map[string]string, n)
+		for i := n - 1; i >= 0; i-- { // descending names
+			k := fmt.Sprintf("k%03d", i)
+			metrics = slices.Concat(metrics, avroString(k), avroDouble(float64(i)))
+			attrs = slices.Concat(attrs, avroString(k), avroString(k+"v"))
+			want[k], wantAttrs[k] = float64(i), k+"v"
+		}
+		value := eventValue(head, avroLong(0), avroLong(int64(n)), metrics, avroLong(0),
+			avroLong(int64(n)), attrs, avroLong(0))
+		checkSameDecode(t, dec, value)
+		ev, err := dec.Decode(t.Context(), value, meta)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := ev.Metrics, record.MetricsOf(want); !reflect.DeepEqual(got, want) {
+			t.Errorf("%d metrics: got %v, want %v", n, got, want)
+		}
+		gotAttrs := ev.Attributes
+		if want := record.AttributesOf(wantAttrs); !reflect.DeepEqual(gotAttrs, want) {
+			t.Errorf("%d attributes: got %v, want %v", n, gotAttrs, want)
+		}
+	}
+}
+
 func TestDirectDecoderRefusesHugeCountsCheaply(t *testing.T) {
 	dec := newDecoder(t, codec.DecoderOptions{})
 	head := slices.Concat(avroString("i"), avroLong(1), avroString("s"), avroString("e"),

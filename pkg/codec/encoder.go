@@ -64,6 +64,23 @@ func (e *Encoder) Enriched(ctx context.Context, topic string, v *record.Enriched
 		func(b []byte) ([]byte, error) { return appendEnriched(b, v) })
 }
 
+// AppendEnriched appends to dst what Enriched returns for v and topic, and
+// returns the extended buffer, so that a caller can reuse one buffer for
+// many records. On failure it returns dst unchanged, with the error.
+func (e *Encoder) AppendEnriched(
+	ctx context.Context, dst []byte, topic string, v *record.Enriched,
+) ([]byte, error) {
+	b, err := e.appendHeader(ctx, dst, topic, schemas.EnrichedEvent, schemas.EnrichedEventName)
+	if err != nil {
+		return dst, err
+	}
+	b, err = appendEnriched(b, v)
+	if err != nil {
+		return dst, &Error{ReasonEncode, fmt.Errorf("%s: %w", schemas.EnrichedEventName, err)}
+	}
+	return b, nil
+}
+
 // Escalation encodes v as a triage.Escalation for topic; see Event.
 func (e *Encoder) Escalation(
 	ctx context.Context, topic string, v *record.Escalation,

@@ -122,10 +122,10 @@ func TestPermanentErrors(t *testing.T) {
 			e.Entity = "\xed\xa0\x80"
 		})), codec.ReasonInvalidUTF8},
 		{"invalid UTF-8 in an Avro attribute", plain, singleObject(t, withEvent(func(e *record.Event) {
-			e.Attributes["k"] = "\xff"
+			e.Attributes = record.Attributes{{Key: "k", Value: "\xff"}}
 		})), codec.ReasonInvalidUTF8},
 		{"invalid UTF-8 in an Avro metric name", plain, singleObject(t, withEvent(func(e *record.Event) {
-			e.Metrics["\xff"] = 1
+			e.Metrics = record.Metrics{{Name: "\xff", Value: 1}}
 		})), codec.ReasonInvalidUTF8},
 
 		{"a metric that is a string", plain, []byte(`{"entity": "x", "metrics": {"a": "1"}}`),
@@ -135,10 +135,10 @@ func TestPermanentErrors(t *testing.T) {
 		{"a metric beyond float64", plain, []byte(`{"entity": "x", "metrics": {"a": 1e999}}`),
 			codec.ReasonInvalidMetric},
 		{"a NaN Avro metric", plain, singleObject(t, withEvent(func(e *record.Event) {
-			e.Metrics["a"] = math.NaN()
+			e.Metrics = record.Metrics{{Name: "a", Value: math.NaN()}}
 		})), codec.ReasonInvalidMetric},
 		{"an infinite Avro metric", plain, singleObject(t, withEvent(func(e *record.Event) {
-			e.Metrics["a"] = math.Inf(-1)
+			e.Metrics = record.Metrics{{Name: "a", Value: math.Inf(-1)}}
 		})), codec.ReasonInvalidMetric},
 		{"a metric field that is a boolean", nested,
 			[]byte(`{"user": {"id": "u"}, "stats": {"load": true}}`), codec.ReasonInvalidMetric},

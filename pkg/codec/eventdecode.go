@@ -2,6 +2,8 @@ package codec
 
 import (
 	"math"
+	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -39,22 +41,25 @@ const (
 // decodeEvent decodes the Avro binary of a triage.Event, which must fill
 // body exactly, and applies the default mapping's checks and defaults.
 func decodeEvent(body []byte, meta Meta) (record.Event, error) {
+	// Every string of the Event is cut from one copy of body: one allocation
+	// instead of one per string. They keep all of it alive, which is small.
+	all := string(body)
 	r := avroReader{b: body}
-	id := r.bytes()
+	id := r.str(all)
 	millis := r.long()
-	source := r.bytes()
-	entity := r.bytes()
-	var text []byte
+	source := r.str(all)
+	entity := r.str(all)
+	var text string
 	hasText := false
 	switch r.long() {
 	case 0:
 	case 1:
-		text, hasText = r.bytes(), true
+		text, hasText = r.str(all), true
 	default:
 		r.fail("the union index of text is neither 0 nor 1")
 	}
-	metrics, metricsErr := r.metrics()
-	attrs, attrsErr := r.attributes()
+	metrics, metricsErr := r.metrics(all)
+	attrs, attrsErr := r.attributes(all)
 	if r.err != "" {
 		return record.Event{}, permanent(ReasonTruncatedAvro, "%s: %s", schemas.EventName, r.err)
 	}
@@ -65,13 +70,13 @@ func decodeEvent(body []byte, meta Meta) (record.Event, error) {
 
 	var ev record.Event
 	switch {
-	case !utf8.Valid(entity):
+	case !utf8.ValidString(entity):
 		return ev, invalidUTF8(defaultEntityPath)
 	case len(entity) == 0:
 		return ev, permanent(ReasonMissingEntity, "path %q is empty", defaultEntityPath)
-	case !utf8.Valid(id):
+	case !utf8.ValidString(id):
 		return ev, invalidUTF8(defaultIDPath)
-	case !utf8.Valid(source):
+	case !utf8.ValidString(source):
 		return ev, invalidUTF8(defaultSourcePath)
 	}
 	t := millisTime(millis)
@@ -79,7 +84,7 @@ func decodeEvent(body []byte, meta Meta) (record.Event, error) {
 		return ev, permanent(ReasonInvalidTime, "path %q: %s is outside the years 1 to 9999",
 			defaultEventTimePath, t.Format(time.RFC3339))
 	}
-	if hasText && !utf8.Valid(text) {
+	if hasText && !utf8.ValidString(text) {
 		return ev, invalidUTF8(defaultTextPath)
 	}
 	if metricsErr != nil {
@@ -89,19 +94,18 @@ func decodeEvent(body []byte, meta Meta) (record.Event, error) {
 		return ev, attrsErr
 	}
 
-	ev.Entity = string(entity)
-	ev.ID = string(id)
+	ev.Entity = entity
+	ev.ID = id
 	if ev.ID == "" {
 		ev.ID = defaultID(meta)
 	}
-	ev.Source = string(source)
+	ev.Source = source
 	if ev.Source == "" {
 		ev.Source = meta.Topic
 	}
 	ev.Time = t
 	if hasText {
-		s := string(text)
-		ev.Text = &s
+		ev.Text = new(text) // &text would allocate for events without text too
 	}
 	ev.Metrics = metrics
 	ev.Attributes = attrs
@@ -118,29 +122,25 @@ func invalidUTF8(path string) *Error {
 	return permanent(ReasonInvalidUTF8, "path %q is not valid UTF-8", path)
 }
 
-// metrics reads a map of doubles. An empty map gives nil. The error is the
-// first entry the mapping would refuse, for after the whole datum is read.
-func (r *avroReader) metrics() (map[string]float64, *Error) {
+// metrics reads a map of doubles, its names cut from all (see str), and
+// sorts it by name. An empty map gives nil. The error is the first entry
+// in wire order that the mapping would refuse, for after the whole datum
+// is read.
+func (r *avroReader) metrics(all string) (record.Metrics, *Error) {
 	var refused *Error
 	n := r.blockCount(minMetricEntry)
 	if n == 0 {
 		return nil, nil
 	}
-	m := make(map[string]float64, n)
+	m := make(record.Metrics, 0, n)
 	for n > 0 {
 		for range n {
-			k := r.bytes()
+			key := r.str(all)
 			v := r.double()
 			if r.err != "" {
 				return nil, nil
 			}
-			key := string(k)
-			had := len(m)
-			m[key] = v
-			if len(m) == had {
-				r.fail("a map key is repeated")
-				return nil, nil
-			}
+			m = append(m, record.Metric{Name: key, Value: v})
 			if refused != nil {
 				continue
 			}
@@ -155,33 +155,31 @@ func (r *avroReader) metrics() (map[string]float64, *Error) {
 		}
 		n = r.blockCount(minMetricEntry)
 	}
+	if !sortMetrics(m) {
+		r.fail("a map key is repeated")
+		return nil, nil
+	}
 	return m, refused
 }
 
-// attributes reads a map of strings. An empty map gives nil. The error is
-// the first entry the mapping would refuse, for after the whole datum is
-// read.
-func (r *avroReader) attributes() (map[string]string, *Error) {
+// attributes reads a map of strings, cut from all (see str), and sorts it
+// by key. An empty map gives nil. The error is the first entry in wire
+// order that the mapping would refuse, for after the whole datum is read.
+func (r *avroReader) attributes(all string) (record.Attributes, *Error) {
 	var refused *Error
 	n := r.blockCount(minAttributeEntry)
 	if n == 0 {
 		return nil, nil
 	}
-	m := make(map[string]string, n)
+	m := make(record.Attributes, 0, n)
 	for n > 0 {
 		for range n {
-			k := r.bytes()
-			v := r.bytes()
+			key := r.str(all)
+			v := r.str(all)
 			if r.err != "" {
 				return nil, nil
 			}
-			key := string(k)
-			had := len(m)
-			m[key] = string(v)
-			if len(m) == had {
-				r.fail("a map key is repeated")
-				return nil, nil
-			}
+			m = append(m, record.Attribute{Key: key, Value: v})
 			if refused != nil {
 				continue
 			}
@@ -189,14 +187,56 @@ func (r *avroReader) attributes() (map[string]string, *Error) {
 			case !utf8.ValidString(key):
 				refused = permanent(ReasonInvalidUTF8,
 					"path %q has a key that is not valid UTF-8", defaultAttributesPath)
-			case !utf8.Valid(v):
+			case !utf8.ValidString(v):
 				refused = permanent(ReasonInvalidUTF8,
 					"path %q: the value of %q is not valid UTF-8", defaultAttributesPath, key)
 			}
 		}
 		n = r.blockCount(minAttributeEntry)
 	}
+	if !sortAttributes(m) {
+		r.fail("a map key is repeated")
+		return nil, nil
+	}
 	return m, refused
+}
+
+// sortMetrics sorts m by name and reports whether the names are unique.
+// Writers commonly send entries sorted already, which one pass confirms.
+func sortMetrics(m record.Metrics) bool {
+	for i := 1; i < len(m); i++ {
+		if m[i-1].Name >= m[i].Name {
+			slices.SortFunc(m, func(a, b record.Metric) int {
+				return strings.Compare(a.Name, b.Name)
+			})
+			for i := 1; i < len(m); i++ {
+				if m[i-1].Name == m[i].Name {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	return true
+}
+
+// sortAttributes sorts a by key and reports whether the keys are unique,
+// as sortMetrics does.
+func sortAttributes(a record.Attributes) bool {
+	for i := 1; i < len(a); i++ {
+		if a[i-1].Key >= a[i].Key {
+			slices.SortFunc(a, func(x, y record.Attribute) int {
+				return strings.Compare(x.Key, y.Key)
+			})
+			for i := 1; i < len(a); i++ {
+				if a[i-1].Key == a[i].Key {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	return true
 }
 
 // isBuiltinEvent reports whether c decodes exactly as the built-in

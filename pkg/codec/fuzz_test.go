@@ -119,14 +119,22 @@ func checkEvent(t *testing.T, e record.Event) {
 	if e.Text != nil && !utf8.ValidString(*e.Text) {
 		t.Fatalf("got invalid UTF-8 text %q", *e.Text)
 	}
-	for k, v := range e.Metrics {
-		if !utf8.ValidString(k) || math.IsNaN(v) || math.IsInf(v, 0) {
-			t.Fatalf("got metric %q = %v", k, v)
+	for i, m := range e.Metrics {
+		if !utf8.ValidString(m.Name) || math.IsNaN(m.Value) || math.IsInf(m.Value, 0) {
+			t.Fatalf("got metric %q = %v", m.Name, m.Value)
+		}
+		if i > 0 && e.Metrics[i-1].Name >= m.Name {
+			t.Fatalf("got metric %q after %q, want names sorted and unique",
+				m.Name, e.Metrics[i-1].Name)
 		}
 	}
-	for k, v := range e.Attributes {
-		if !utf8.ValidString(k) || !utf8.ValidString(v) {
-			t.Fatalf("got attribute %q = %q", k, v)
+	for i, a := range e.Attributes {
+		if !utf8.ValidString(a.Key) || !utf8.ValidString(a.Value) {
+			t.Fatalf("got attribute %q = %q", a.Key, a.Value)
+		}
+		if i > 0 && e.Attributes[i-1].Key >= a.Key {
+			t.Fatalf("got attribute %q after %q, want keys sorted and unique",
+				a.Key, e.Attributes[i-1].Key)
 		}
 	}
 	if e.Time.Location() != time.UTC || e.Time.Nanosecond()%1e6 != 0 {

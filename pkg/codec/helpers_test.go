@@ -27,8 +27,8 @@ func sampleEvent() record.Event {
 		Source:     "hosts",
 		Entity:     "db-7",
 		Text:       &text,
-		Metrics:    map[string]float64{"disk_used": 0.97, "latency_ms": 120.5},
-		Attributes: map[string]string{"region": "eu-west-1"},
+		Metrics:    record.MetricsOf(map[string]float64{"disk_used": 0.97, "latency_ms": 120.5}),
+		Attributes: record.AttributesOf(map[string]string{"region": "eu-west-1"}),
 	}
 }
 
@@ -110,4 +110,22 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func schemaOf(t *testing.T, text string) sr.Schema {
 	t.Helper()
 	return sr.Schema{Schema: text, Type: sr.TypeAvro}
+}
+
+// metricsMap returns m as a map, as JSON input and goavro carry metrics.
+func metricsMap(m record.Metrics) map[string]float64 {
+	out := make(map[string]float64, len(m))
+	for _, x := range m {
+		out[x.Name] = x.Value
+	}
+	return out
+}
+
+// attributesMap returns a as a map, as JSON input and goavro carry them.
+func attributesMap(a record.Attributes) map[string]string {
+	out := make(map[string]string, len(a))
+	for _, x := range a {
+		out[x.Key] = x.Value
+	}
+	return out
 }

@@ -363,7 +363,7 @@ func (p *path) readText(v any, checkUTF8 bool) (*string, error) {
 
 // metricsOf reads the metrics map and then the single metric fields, which
 // win over a map entry of the same name. No metrics at all gives nil.
-func (p *plan) metricsOf(v any, checkUTF8 bool) (map[string]float64, error) {
+func (p *plan) metricsOf(v any, checkUTF8 bool) (record.Metrics, error) {
 	var out map[string]float64
 	x, ok, err := lookup(v, &p.metrics)
 	if err != nil {
@@ -406,7 +406,7 @@ func (p *plan) metricsOf(v any, checkUTF8 bool) (map[string]float64, error) {
 		}
 		out[mf.name] = f
 	}
-	return out, nil
+	return record.MetricsOf(out), nil
 }
 
 func metric(x any, name string, p *path) (float64, error) {
@@ -436,7 +436,7 @@ func metric(x any, name string, p *path) (float64, error) {
 // readAttributes reads a map and renders each non-null value as a string:
 // numbers and booleans as written, timestamps in RFC 3339, records, maps
 // and arrays as JSON. No attributes at all gives nil.
-func (p *path) readAttributes(v any, checkUTF8 bool) (map[string]string, error) {
+func (p *path) readAttributes(v any, checkUTF8 bool) (record.Attributes, error) {
 	x, ok, err := lookup(v, p)
 	if !ok || err != nil {
 		return nil, err
@@ -487,7 +487,7 @@ func (p *path) readAttributes(v any, checkUTF8 bool) (map[string]string, error) 
 		}
 		out[k] = s
 	}
-	return out, nil
+	return record.AttributesOf(out), nil
 }
 
 // toFloat converts the numeric kinds goavro decodes to float64; it is only

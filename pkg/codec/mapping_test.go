@@ -61,8 +61,8 @@ func readingWant() record.Event {
 		Time:       t0,
 		Source:     "plant-2",
 		Entity:     "991",
-		Metrics:    map[string]float64{"double": 1.5, "temp": 71.5},
-		Attributes: map[string]string{"string": "not a union"},
+		Metrics:    record.MetricsOf(map[string]float64{"double": 1.5, "temp": 71.5}),
+		Attributes: record.AttributesOf(map[string]string{"string": "not a union"}),
 	}
 }
 
@@ -140,10 +140,10 @@ func TestUserJSONThroughMapping(t *testing.T) {
 		Source:  "shop",
 		Entity:  "12345678901234567890",
 		Text:    &text,
-		Metrics: map[string]float64{"wait_s": 42, "items": 3, "total": 19.99},
-		Attributes: map[string]string{
+		Metrics: record.MetricsOf(map[string]float64{"wait_s": 42, "items": 3, "total": 19.99}),
+		Attributes: record.AttributesOf(map[string]string{
 			"vip": "true", "tier": "2", "nested": `{"a":[1,"x"]}`, "s": "y",
-		},
+		}),
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v, want %+v", got, want)
@@ -189,13 +189,15 @@ func TestFieldForms(t *testing.T) {
 			func(e record.Event) (any, any) { return e.ID, "events-2-41" }},
 		{"integer metrics become floats",
 			`{"entity": "x", "metrics": {"n": -3}}`,
-			func(e record.Event) (any, any) { return e.Metrics, map[string]float64{"n": -3} }},
+			func(e record.Event) (any, any) {
+				return e.Metrics, record.Metrics{{Name: "n", Value: -3}}
+			}},
 		{"an empty metrics map gives nil",
 			`{"entity": "x", "metrics": {}, "attributes": {}}`,
 			func(e record.Event) (any, any) { return e.Metrics == nil && e.Attributes == nil, true }},
 		{"a big float attribute uses an exponent",
 			`{"entity": "x", "attributes": {"f": 1e300}}`,
-			func(e record.Event) (any, any) { return e.Attributes["f"], "1e300" }},
+			func(e record.Event) (any, any) { f, _ := e.Attributes.Get("f"); return f, "1e300" }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ev, err := dec.Decode(t.Context(), []byte(tt.value), meta)
@@ -243,7 +245,9 @@ func TestAvroFieldForms(t *testing.T) {
 	}
 	want := record.Event{
 		ID: "events-2-41", Time: t0, Source: "events", Entity: "-5",
-		Attributes: map[string]string{"n": "3", "b": "false", "t": "2024-05-17T10:30:00.123Z"},
+		Attributes: record.AttributesOf(map[string]string{
+			"n": "3", "b": "false", "t": "2024-05-17T10:30:00.123Z",
+		}),
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v, want %+v", got, want)

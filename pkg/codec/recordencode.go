@@ -9,9 +9,10 @@ import (
 // The direct encoders write triage.Event, triage.EnrichedEvent and
 // triage.Escalation from the record types without goavro's maps. Each
 // appends to b the Avro binary goavro's BinaryFromNative writes for the
-// value's Native form; only the order of map entries may differ, as goavro
-// writes them in Go's map order. Fields are written in schema order, which
-// the schemas package pins with its fingerprints.
+// value's Native form; only the order of map entries may differ: goavro
+// writes them in Go's map order, these in the order of the slice. Fields
+// are written in schema order, which the schemas package pins with its
+// fingerprints.
 
 // Union branches of the nullable fields are written as the zig-zag
 // varint of their index.
@@ -35,18 +36,18 @@ func appendEvent(b []byte, e *record.Event) []byte {
 	}
 
 	bl := blocks{n: int64(len(e.Metrics))}
-	for k, v := range e.Metrics {
+	for _, m := range e.Metrics {
 		b = bl.item(b)
-		b = appendString(b, k)
-		b = appendDouble(b, v)
+		b = appendString(b, m.Name)
+		b = appendDouble(b, m.Value)
 	}
 	b = append(b, 0)
 
 	bl = blocks{n: int64(len(e.Attributes))}
-	for k, v := range e.Attributes {
+	for _, a := range e.Attributes {
 		b = bl.item(b)
-		b = appendString(b, k)
-		b = appendString(b, v)
+		b = appendString(b, a.Key)
+		b = appendString(b, a.Value)
 	}
 	return append(b, 0)
 }

@@ -1,6 +1,7 @@
 package codec_test
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"reflect"
@@ -247,8 +248,34 @@ func TestEnrichedTopicThroughMapping(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := sampleEvent()
-	want.Metrics["score"], want.Metrics["confidence"], want.Metrics["partition"] = 0.8, 0.9, 2
+	metrics := metricsMap(want.Metrics)
+	metrics["score"], metrics["confidence"], metrics["partition"] = 0.8, 0.9, 2
+	want.Metrics = record.MetricsOf(metrics)
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v, want %+v", got, want)
+	}
+}
+
+func TestAppendEnrichedAppendsWhatEnrichedReturns(t *testing.T) {
+	ctx := t.Context()
+	enc := newEncoder(t, codec.EncoderOptions{})
+	en := sampleEnriched()
+	want, err := enc.Enriched(ctx, "out", &en)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := []byte("kept")
+	got, err := enc.AppendEnriched(ctx, prefix, "out", &en)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, append([]byte("kept"), want...)) {
+		t.Errorf("got %x, want %q then %x", got, prefix, want)
+	}
+
+	en.Anomaly = &record.Anomaly{Metrics: []record.MetricAnomaly{{Direction: "sideways"}}}
+	got, err = enc.AppendEnriched(ctx, prefix, "out", &en)
+	if !codec.IsPermanent(err) || !bytes.Equal(got, prefix) {
+		t.Errorf("bad direction: got %q and %v, want %q and a permanent error", got, err, prefix)
 	}
 }

@@ -46,10 +46,11 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Processor implements pipeline.Processor. It is safe for the concurrent
-// calls the loop makes for different partitions.
+// Processor implements pipeline.Processor, and pipeline.Staged and
+// pipeline.Recycler. It is safe for the concurrent calls the loop makes.
 type Processor struct {
-	cfg Config
+	cfg   Config
+	items sync.Pool // of *item, recycled by the loop once it is done with them
 
 	mu     sync.Mutex // guards recent
 	recent *simplelru.LRU[string, *ring]
@@ -95,11 +96,20 @@ func (p *Processor) Process(ctx context.Context, r *kgo.Record) ([]*kgo.Record, 
 	return p.Encode(ctx, r, v)
 }
 
-// item is what the stages of one record share.
+// item is what the stages of one record share. It also holds the
+// enriched output record, its value and the slice Encode returns, so that
+// one item serves a record's whole trip, and, recycled, many records.
 type item struct {
-	en  record.Enriched
-	esc *record.Escalation // set by Apply when the record is flagged
+	en   record.Enriched
+	esc  *record.Escalation // set by Apply when the record is flagged
+	out  kgo.Record         // the enriched record, set by Encode
+	outs [2]*kgo.Record     // backs Encode's result: out and the escalation
+	buf  []byte             // out's value; kept across recycling
 }
+
+// maxItemBuf bounds the value buffer a recycled item keeps, so that one
+// huge record does not pin its buffer in the pool.
+const maxItemBuf = 64 << 10
 
 // Decode reads r into an Event. It keeps no state.
 func (p *Processor) Decode(ctx context.Context, r *kgo.Record) (any, error) {
@@ -116,7 +126,11 @@ func (p *Processor) Decode(ctx context.Context, r *kgo.Record) (any, error) {
 		}
 		return nil, err
 	}
-	return &item{en: record.Enriched{
+	it, _ := p.items.Get().(*item)
+	if it == nil {
+		it = new(item)
+	}
+	it.en = record.Enriched{
 		Event: ev,
 		Provenance: record.Provenance{
 			Topic:       r.Topic,
@@ -125,7 +139,22 @@ func (p *Processor) Decode(ctx context.Context, r *kgo.Record) (any, error) {
 			WorkerID:    p.cfg.WorkerID,
 			ProcessedAt: p.cfg.Now(),
 		},
-	}}, nil
+	}
+	return it, nil
+}
+
+// Recycle takes back a value Decode returned, once the loop and the client
+// are done with it and with the records Encode made from it (see
+// pipeline.Recycler). It keeps the value's buffer and drops everything
+// else, so that a pooled item holds no record's data alive.
+func (p *Processor) Recycle(v any) {
+	it := v.(*item)
+	buf := it.buf[:0]
+	if cap(buf) > maxItemBuf {
+		buf = nil
+	}
+	*it = item{buf: buf}
+	p.items.Put(it)
 }
 
 // Apply runs the taggers over the decoded event, in order, and, when one
@@ -155,22 +184,35 @@ func (p *Processor) Apply(ctx context.Context, r *kgo.Record, v any) error {
 }
 
 // Encode writes the enriched record and the escalation, if any. It keeps
-// no state.
+// no state. It must be called at most once for a value from Decode: the
+// enriched record it returns, and its value, live in that value.
 func (p *Processor) Encode(ctx context.Context, r *kgo.Record, v any) ([]*kgo.Record, error) {
 	it := v.(*item)
-	val, err := p.cfg.Encoder.Enriched(ctx, p.cfg.EnrichedTopic, &it.en)
+	val, err := p.cfg.Encoder.AppendEnriched(ctx, it.buf[:0], p.cfg.EnrichedTopic, &it.en)
 	if err != nil {
 		return nil, p.encodeErr(err)
 	}
-	key := []byte(it.en.Event.Entity)
-	outs := []*kgo.Record{{Topic: p.cfg.EnrichedTopic, Key: key, Value: val, Headers: r.Headers}}
+	it.buf = val
+	// Inputs are commonly keyed by entity already; their key is shared
+	// then, as the loop allows, rather than copied.
+	key := r.Key
+	if string(key) != it.en.Event.Entity {
+		key = []byte(it.en.Event.Entity)
+	}
+	// The record's timestamp is the time in its provenance, which also
+	// spares the client reading the clock for it.
+	ts := it.en.Provenance.ProcessedAt
+	it.out = kgo.Record{
+		Topic: p.cfg.EnrichedTopic, Key: key, Value: val, Headers: r.Headers, Timestamp: ts,
+	}
+	outs := append(it.outs[:0], &it.out)
 	if it.esc != nil {
 		val, err := p.cfg.Encoder.Escalation(ctx, p.cfg.EscalationTopic, it.esc)
 		if err != nil {
 			return nil, p.encodeErr(err)
 		}
 		outs = append(outs, &kgo.Record{
-			Topic: p.cfg.EscalationTopic, Key: key, Value: val, Headers: r.Headers,
+			Topic: p.cfg.EscalationTopic, Key: key, Value: val, Headers: r.Headers, Timestamp: ts,
 		})
 	}
 	return outs, nil

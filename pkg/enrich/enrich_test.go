@@ -1,8 +1,10 @@
 package enrich
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -22,7 +24,7 @@ type baselines struct{}
 func (baselines) Name() string { return "test" }
 
 func (baselines) Tag(_ context.Context, e *record.Enriched) error {
-	if e.Event.Metrics["x"] > 10 {
+	if x, _ := e.Event.Metrics.Get("x"); x > 10 {
 		e.Flag("x too high")
 	}
 	return nil
@@ -62,7 +64,7 @@ func input(t *testing.T, enc *codec.Encoder, offset int64, entity string, x floa
 	ev := record.Event{
 		ID: fmt.Sprintf("e%d", offset), Entity: entity, Source: "s",
 		Time:    time.UnixMilli(1700000000000 + offset),
-		Metrics: map[string]float64{"x": x},
+		Metrics: record.MetricsOf(map[string]float64{"x": x}),
 	}
 	v, err := enc.Event(context.Background(), "in", &ev)
 	if err != nil {
@@ -149,5 +151,94 @@ func TestProcessRejectsWhatCannotBeDecoded(t *testing.T) {
 	}
 	if rej.Reason != string(codec.ReasonNotJSONObject) {
 		t.Errorf("reason %q, want %q", rej.Reason, codec.ReasonNotJSONObject)
+	}
+}
+
+func TestEncodeKeysByEntityAndStampsProcessingTime(t *testing.T) {
+	p, enc, _ := newProcessor(t, 0)
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name     string
+		key      []byte
+		wantKeep bool
+	}{
+		{"an input keyed by its entity lends its key", []byte("svc"), true},
+		{"an input keyed otherwise gets the entity", []byte("other"), false},
+		{"an input without a key gets the entity", nil, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			in := input(t, enc, 1, "svc", 50)
+			in.Key = tt.key
+			outs, err := p.Process(ctx, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(outs) != 2 {
+				t.Fatalf("got %d outputs, want the enriched record and the escalation", len(outs))
+			}
+			for _, o := range outs {
+				if string(o.Key) != "svc" {
+					t.Errorf("%s: got key %q, want svc", o.Topic, o.Key)
+				}
+				if kept := len(tt.key) > 0 && &o.Key[0] == &tt.key[0]; kept != tt.wantKeep {
+					t.Errorf("%s: got the input's key shared %v, want %v", o.Topic, kept,
+						tt.wantKeep)
+				}
+				if want := time.Unix(1700000000, 0); !o.Timestamp.Equal(want) {
+					t.Errorf("%s: got timestamp %v, want the processing time %v", o.Topic,
+						o.Timestamp, want)
+				}
+			}
+		})
+	}
+}
+
+func TestRecycledItemsHoldNothingButTheirBuffer(t *testing.T) {
+	p, enc, dec := newProcessor(t, 0)
+	ctx := context.Background()
+	in := input(t, enc, 1, "svc", 1)
+	v, err := p.Decode(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Apply(ctx, in, v); err != nil {
+		t.Fatal(err)
+	}
+	outs, err := p.Encode(ctx, in, v)
+	if err != nil || len(outs) != 1 {
+		t.Fatalf("got %d outputs and %v, want 1 enriched record", len(outs), err)
+	}
+	want := bytes.Clone(outs[0].Value)
+	p.Recycle(v)
+	it := v.(*item)
+	if !reflect.DeepEqual(*it, item{buf: it.buf}) || cap(it.buf) == 0 {
+		t.Fatalf("recycled item: got %+v, want zero but for a kept buffer", *it)
+	}
+
+	// A later record gets an item, maybe this one, and its output is
+	// written whole, whatever the buffer held before.
+	in2 := input(t, enc, 2, "other", 2)
+	v2, err := p.Decode(ctx, in2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs2, err := p.Encode(ctx, in2, v2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, native, err := dec.Native(ctx, outs2[0].Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	en, err := record.EnrichedFromNative(native)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if en.Event.ID != "e2" || en.Event.Entity != "other" || en.Provenance.Offset != 2 {
+		t.Errorf("got event %s of %s at offset %d, want e2 of other at 2", en.Event.ID,
+			en.Event.Entity, en.Provenance.Offset)
+	}
+	if bytes.Equal(want, outs2[0].Value) {
+		t.Error("got the first record's output again, want the second's")
 	}
 }

@@ -65,11 +65,13 @@ func (g *Generator) Next() (record.Event, bool) {
 		Time:   g.start.Add(time.Duration(g.n) * g.step).Truncate(time.Millisecond),
 		Source: "demo",
 		Entity: svc,
-		Metrics: map[string]float64{
-			"latency_ms": math.Round(latency*10) / 10,
-			"error_rate": math.Round(errRate*1e4) / 1e4,
+		Metrics: record.Metrics{
+			{Name: "error_rate", Value: math.Round(errRate*1e4) / 1e4},
+			{Name: "latency_ms", Value: math.Round(latency*10) / 10},
 		},
-		Attributes: map[string]string{"region": []string{"eu-west", "us-east"}[g.n%2]},
+		Attributes: record.Attributes{
+			{Key: "region", Value: []string{"eu-west", "us-east"}[g.n%2]},
+		},
 	}
 	if g.rng.IntN(4) == 0 {
 		t := messages[g.rng.IntN(len(messages))]

@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/streamtriage/triage/pkg/record"
 )
 
 func TestGeneratorIsReproducible(t *testing.T) {
@@ -37,15 +39,21 @@ func TestGeneratorSpikes(t *testing.T) {
 		ev, spike := g.Next()
 		if spike {
 			spikes++
-			if ev.Metrics["latency_ms"] < 400 {
+			if latency(ev) < 400 {
 				t.Errorf("spike %d has latency %v, want it far above normal",
-					i, ev.Metrics["latency_ms"])
+					i, latency(ev))
 			}
-		} else if ev.Metrics["latency_ms"] > 400 {
-			t.Errorf("event %d is no spike but has latency %v", i, ev.Metrics["latency_ms"])
+		} else if latency(ev) > 400 {
+			t.Errorf("event %d is no spike but has latency %v", i, latency(ev))
 		}
 	}
 	if spikes != 10 {
 		t.Errorf("got %d spikes in 100 events with SpikeEvery 10, want 10", spikes)
 	}
+}
+
+// latency returns the latency_ms metric of ev, 0 when it has none.
+func latency(ev record.Event) float64 {
+	v, _ := ev.Metrics.Get("latency_ms")
+	return v
 }

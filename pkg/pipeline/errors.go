@@ -30,11 +30,13 @@ func (r *Rejection) Error() string {
 
 func (r *Rejection) Unwrap() error { return r.Err }
 
-// AsRejection reports whether err is, or wraps, a *Rejection.
+// AsRejection reports whether err is, or wraps, a *Rejection. The loop
+// asks for every record, so it allocates nothing.
 func AsRejection(err error) (*Rejection, bool) {
-	var r *Rejection
-	ok := errors.As(err, &r)
-	return r, ok
+	if err == nil {
+		return nil, false
+	}
+	return errors.AsType[*Rejection](err)
 }
 
 // Reasons the loop itself gives for dead-lettering a record.

@@ -317,13 +317,33 @@ func (l *Loop) batch(ctx context.Context, sess session, fetches kgo.Fetches) err
 			produceMu.Unlock()
 		}
 	}
-	outCounts, failed := l.processAll(ctx, fetches, func(o *kgo.Record) {
-		sess.produce(endCtx, o, promise)
-	})
+	produce := func(o *kgo.Record) { sess.produce(endCtx, o, promise) }
+
+	// A Recycler gets the batch's values back only once no promise is
+	// pending: unfinished counts the records produced whose promise has
+	// not returned yet.
+	var unfinished atomic.Int64
+	recycler, _ := l.proc.(Recycler)
+	if recycler != nil {
+		counted := func(r *kgo.Record, err error) {
+			promise(r, err)
+			unfinished.Add(-1)
+		}
+		produce = func(o *kgo.Record) {
+			unfinished.Add(1)
+			sess.produce(endCtx, o, counted)
+		}
+	}
+
+	outCounts, vals, failed := l.processAll(ctx, fetches, produce)
 	l.m.Stage.WithLabelValues("process").Observe(time.Since(start).Seconds())
 
 	if failed != nil {
-		return l.abortAndWait(ctx, endCtx, sess, failed)
+		err := l.abortAndWait(ctx, endCtx, sess, failed)
+		if err == nil {
+			recycle(recycler, vals, &unfinished)
+		}
+		return err
 	}
 
 	start = time.Now()
@@ -336,6 +356,7 @@ func (l *Loop) batch(ctx context.Context, sess session, fetches kgo.Fetches) err
 		l.m.Batches.WithLabelValues("abort").Inc()
 		return fmt.Errorf("unable to end batch: %w", err)
 	}
+	recycle(recycler, vals, &unfinished)
 	if !committed {
 		l.m.Batches.WithLabelValues("abort").Inc()
 		produceMu.Lock()
@@ -356,13 +377,29 @@ func (l *Loop) batch(ctx context.Context, sess session, fetches kgo.Fetches) err
 	return nil
 }
 
+// recycle hands the values of an ended batch to r, unless a promise of
+// one of its records may still be running: the client calls the promise
+// of a record that failed before it was buffered from another goroutine,
+// and ending a batch does not wait for those.
+func recycle(r Recycler, vals []any, unfinished *atomic.Int64) {
+	if r == nil || unfinished.Load() != 0 {
+		return
+	}
+	for _, v := range vals {
+		if v != nil {
+			r.Recycle(v)
+		}
+	}
+}
+
 // processAll processes the records of a batch and hands each output to
 // produce, in order within each partition. Partitions are processed
 // concurrently by up to Config.Parallelism goroutines. It returns the count
-// of outputs by topic, and the first transient failure, after which the
-// rest of the batch is left unprocessed.
+// of outputs by topic, the values a Staged processor decoded (see
+// processStaged), and the first transient failure, after which the rest of
+// the batch is left unprocessed.
 func (l *Loop) processAll(ctx context.Context, fetches kgo.Fetches, produce func(*kgo.Record),
-) (map[string]int, error) {
+) (map[string]int, []any, error) {
 	if sp, ok := l.proc.(Staged); ok && fetches.NumRecords() >= minStagedBatch {
 		return l.processStaged(ctx, sp, fetches.Records(), produce)
 	}
@@ -416,7 +453,7 @@ func (l *Loop) processAll(ctx context.Context, fetches kgo.Fetches, produce func
 	}
 	if workers <= 1 {
 		work()
-		return counts, failed
+		return counts, nil, failed
 	}
 	wg.Add(workers)
 	for range workers {
@@ -426,7 +463,7 @@ func (l *Loop) processAll(ctx context.Context, fetches kgo.Fetches, produce func
 		}()
 	}
 	wg.Wait()
-	return counts, failed
+	return counts, nil, failed
 }
 
 // abortAndWait aborts the open batch after a transient failure or a

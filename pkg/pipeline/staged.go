@@ -33,6 +33,18 @@ type Staged interface {
 	Encode(ctx context.Context, r *kgo.Record, v any) ([]*kgo.Record, error)
 }
 
+// Recycler is implemented by a Staged processor that reuses the values its
+// Decode returns, and what they hold, for later records. Once a batch has
+// ended and the client has called the promise of every record produced in
+// it, the loop passes each value Decode returned for the batch to Recycle,
+// from one goroutine; neither the loop nor the client uses the value, or
+// the records Encode made from it, afterwards. A value the loop cannot
+// prove unused (a batch whose end failed) is never recycled, and is left
+// to the garbage collector. Values from Process are never recycled.
+type Recycler interface {
+	Recycle(v any)
+}
+
 // minStagedBatch is the smallest batch worth fanning out over goroutines.
 const minStagedBatch = 64
 
@@ -48,11 +60,11 @@ var errSkipped = errors.New("not processed: an earlier record of the batch faile
 // chunks: Config.Parallelism goroutines decode, one applies in order,
 // Config.Parallelism goroutines encode, and the calling goroutine hands
 // the outputs to produce in consumption order, so that all stages work at
-// once on different chunks. It returns the outputs counted by topic and
-// the first transient failure; nothing from the failing record on is
-// produced.
+// once on different chunks. It returns the outputs counted by topic, the
+// values Decode returned (nil where it was not run or failed) and the
+// first transient failure; nothing from the failing record on is produced.
 func (l *Loop) processStaged(ctx context.Context, p Staged, rs []*kgo.Record,
-	produce func(*kgo.Record)) (map[string]int, error) {
+	produce func(*kgo.Record)) (map[string]int, []any, error) {
 	n := len(rs)
 	vals := make([]any, n)
 	errs := make([]error, n)
@@ -138,8 +150,8 @@ func (l *Loop) processStaged(ctx context.Context, p Staged, rs []*kgo.Record,
 		}
 	}()
 
-	counts := make(map[string]int, 4)
-	consumed := make(map[string]int, 1)
+	counts := tally{m: make(map[string]int, 4)}
+	consumed := tally{m: make(map[string]int, 1)}
 	var failed error
 	for c := range chunks {
 		<-encoded[c]
@@ -160,16 +172,45 @@ func (l *Loop) processStaged(ctx context.Context, p Staged, rs []*kgo.Record,
 				failed = fmt.Errorf("%s/%d@%d: %w", r.Topic, r.Partition, r.Offset, errs[i])
 				continue
 			}
-			consumed[r.Topic]++
+			consumed.add(r.Topic)
 			for _, o := range outs[i] {
-				counts[o.Topic]++
+				counts.add(o.Topic)
 				produce(o)
 			}
 		}
 	}
 	wg.Wait()
-	l.m.addIn(consumed)
-	return counts, failed
+	l.m.addIn(consumed.done())
+	return counts.done(), vals, failed
+}
+
+// tally counts records by topic. Runs of records share a topic, which it
+// counts without looking the topic up in the map each time.
+type tally struct {
+	m     map[string]int
+	topic string // of the current run
+	n     int    // records in the current run, not yet in m
+}
+
+func (t *tally) add(topic string) {
+	if topic != t.topic {
+		t.flush()
+		t.topic = topic
+	}
+	t.n++
+}
+
+func (t *tally) flush() {
+	if t.n > 0 {
+		t.m[t.topic] += t.n
+		t.n = 0
+	}
+}
+
+// done returns the counts by topic.
+func (t *tally) done() map[string]int {
+	t.flush()
+	return t.m
 }
 
 // decode checks r's size, then runs the Decode stage on it.

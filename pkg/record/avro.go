@@ -25,12 +25,12 @@ func (e *Event) Native() map[string]any {
 		text = map[string]any{"string": *e.Text}
 	}
 	metrics := make(map[string]any, len(e.Metrics))
-	for k, v := range e.Metrics {
-		metrics[k] = v
+	for _, m := range e.Metrics {
+		metrics[m.Name] = m.Value
 	}
 	attrs := make(map[string]any, len(e.Attributes))
-	for k, v := range e.Attributes {
-		attrs[k] = v
+	for _, a := range e.Attributes {
+		attrs[a.Key] = a.Value
 	}
 	return map[string]any{
 		"id":         e.ID,
@@ -456,7 +456,7 @@ func (r *nativeReader) strings(m map[string]any, path, key string) []string {
 	return out
 }
 
-func (r *nativeReader) doubles(m map[string]any, path, key string) map[string]float64 {
+func (r *nativeReader) doubles(m map[string]any, path, key string) Metrics {
 	mm, ok := m[key].(map[string]any)
 	if !ok {
 		r.fail(path, key, m[key], "a map")
@@ -472,10 +472,10 @@ func (r *nativeReader) doubles(m map[string]any, path, key string) map[string]fl
 		}
 		out[k] = f
 	}
-	return out
+	return MetricsOf(out)
 }
 
-func (r *nativeReader) stringMap(m map[string]any, path, key string) map[string]string {
+func (r *nativeReader) stringMap(m map[string]any, path, key string) Attributes {
 	mm, ok := m[key].(map[string]any)
 	if !ok {
 		r.fail(path, key, m[key], "a map")
@@ -491,7 +491,7 @@ func (r *nativeReader) stringMap(m map[string]any, path, key string) map[string]
 		}
 		out[k] = s
 	}
-	return out
+	return AttributesOf(out)
 }
 
 func indexPath(path string, i int) string {

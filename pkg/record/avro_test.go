@@ -23,8 +23,8 @@ func fullEvent() Event {
 		Source:     "hosts",
 		Entity:     "db-7",
 		Text:       &text,
-		Metrics:    map[string]float64{"disk_used": 0.97, "latency_ms": 120.5},
-		Attributes: map[string]string{"region": "eu-west-1", "team": "storage"},
+		Metrics:    MetricsOf(map[string]float64{"disk_used": 0.97, "latency_ms": 120.5}),
+		Attributes: AttributesOf(map[string]string{"region": "eu-west-1", "team": "storage"}),
 	}
 }
 
@@ -88,8 +88,8 @@ func TestEventRoundTrip(t *testing.T) {
 				ID:         "e-3",
 				Time:       t0.Add(456 * time.Microsecond).In(time.FixedZone("x", 3600)),
 				Entity:     "x",
-				Metrics:    map[string]float64{},
-				Attributes: map[string]string{},
+				Metrics:    MetricsOf(map[string]float64{}),
+				Attributes: AttributesOf(map[string]string{}),
 			},
 			Event{ID: "e-3", Time: t0, Entity: "x"},
 		},

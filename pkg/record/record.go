@@ -5,7 +5,11 @@
 // the wire; codecs live in package codec.
 package record
 
-import "time"
+import (
+	"cmp"
+	"slices"
+	"time"
+)
 
 // Event is the generic input envelope. Entity is the key that all
 // per-entity state follows; it is never empty on a decoded Event.
@@ -15,8 +19,79 @@ type Event struct {
 	Source     string
 	Entity     string
 	Text       *string // nil when the record carries no text
-	Metrics    map[string]float64
-	Attributes map[string]string
+	Metrics    Metrics
+	Attributes Attributes
+}
+
+// Metric is one named number of an Event.
+type Metric struct {
+	Name  string
+	Value float64
+}
+
+// Metrics are the numbers of an Event, at most one per name. Decoders
+// give them sorted by name, and nil when there are none; encoders write
+// them in the order they are in. Events are small, so a slice searched
+// from the start costs less than a map to build and to read.
+type Metrics []Metric
+
+// Get returns the value of the metric called name, and whether there is
+// one.
+func (m Metrics) Get(name string) (float64, bool) {
+	for i := range m {
+		if m[i].Name == name {
+			return m[i].Value, true
+		}
+	}
+	return 0, false
+}
+
+// MetricsOf returns the entries of m sorted by name, or nil when m is
+// empty.
+func MetricsOf(m map[string]float64) Metrics {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(Metrics, 0, len(m))
+	for k, v := range m {
+		out = append(out, Metric{k, v})
+	}
+	slices.SortFunc(out, func(a, b Metric) int { return cmp.Compare(a.Name, b.Name) })
+	return out
+}
+
+// Attribute is one key and its value in an Event.
+type Attribute struct {
+	Key   string
+	Value string
+}
+
+// Attributes are the key-value strings of an Event, at most one per key,
+// kept like Metrics: sorted by key when decoded, nil when there are none.
+type Attributes []Attribute
+
+// Get returns the value of key, and whether there is one.
+func (a Attributes) Get(key string) (string, bool) {
+	for i := range a {
+		if a[i].Key == key {
+			return a[i].Value, true
+		}
+	}
+	return "", false
+}
+
+// AttributesOf returns the entries of m sorted by key, or nil when m is
+// empty.
+func AttributesOf(m map[string]string) Attributes {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(Attributes, 0, len(m))
+	for k, v := range m {
+		out = append(out, Attribute{k, v})
+	}
+	slices.SortFunc(out, func(a, b Attribute) int { return cmp.Compare(a.Key, b.Key) })
+	return out
 }
 
 // Classification is the verdict of a text classifier on the event's text.

@@ -53,7 +53,7 @@ func (*Rules) Name() string { return "rules" }
 // written as the largest finite double so that every consumer can read it.
 func (t *Rules) Tag(_ context.Context, e *record.Enriched) error {
 	for _, r := range t.rules {
-		v, ok := e.Event.Metrics[r.metric]
+		v, ok := e.Event.Metrics.Get(r.metric)
 		if !ok {
 			continue
 		}

@@ -32,7 +32,8 @@ func TestRulesFlagOnlyWhatCrosses(t *testing.T) {
 			[]string{"rule: latency_ms > 400", "rule: free_disk_gb < 1"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			e := &record.Enriched{Event: record.Event{Entity: "e", Metrics: tt.metrics}}
+			ev := record.Event{Entity: "e", Metrics: record.MetricsOf(tt.metrics)}
+			e := &record.Enriched{Event: ev}
 			if err := rules.Tag(context.Background(), e); err != nil {
 				t.Fatal(err)
 			}
@@ -67,7 +68,7 @@ func TestRulesExplainTheMetric(t *testing.T) {
 		{Metric: "free_disk_gb", Below: f(1)},
 	})
 	e := &record.Enriched{Event: record.Event{
-		Metrics: map[string]float64{"latency_ms": 900, "free_disk_gb": 0.25},
+		Metrics: record.MetricsOf(map[string]float64{"latency_ms": 900, "free_disk_gb": 0.25}),
 	}}
 	_ = rules.Tag(context.Background(), e)
 	up, down := e.Anomaly.Metrics[0], e.Anomaly.Metrics[1]

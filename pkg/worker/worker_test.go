@@ -80,8 +80,8 @@ func event(entity string, latency float64) record.Event {
 		Source:     "test",
 		Entity:     entity,
 		Text:       &text,
-		Metrics:    map[string]float64{"latency_ms": latency},
-		Attributes: map[string]string{"region": "eu"},
+		Metrics:    record.MetricsOf(map[string]float64{"latency_ms": latency}),
+		Attributes: record.AttributesOf(map[string]string{"region": "eu"}),
 	}
 }
 
@@ -130,10 +130,10 @@ func TestWorkerEnrichesAndEscalates(t *testing.T) {
 				t.Errorf("provenance %+v, want worker test-worker and topic %s",
 					en.Provenance, in)
 			}
-			wantEsc := en.Event.Metrics["latency_ms"] > 400
+			wantEsc := latency(en.Event) > 400
 			if en.Escalate != wantEsc {
 				t.Errorf("event %s with latency %v: escalate=%v, want %v", en.Event.ID,
-					en.Event.Metrics["latency_ms"], en.Escalate, wantEsc)
+					latency(en.Event), en.Escalate, wantEsc)
 			}
 		}
 
@@ -408,4 +408,10 @@ func TestWorkerServesHealthAndMetrics(t *testing.T) {
 			t.Errorf("/metrics lacks %s", m)
 		}
 	})
+}
+
+// latency returns the latency_ms metric of ev, 0 when it has none.
+func latency(ev record.Event) float64 {
+	v, _ := ev.Metrics.Get("latency_ms")
+	return v
 }
