@@ -1,6 +1,7 @@
 package pipeline_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -79,5 +80,52 @@ func TestLoopRidesOutBrokerFailures(t *testing.T) {
 			testutil.ToFloat64(m.Batches.WithLabelValues("commit")),
 			testutil.ToFloat64(m.Batches.WithLabelValues("abort")),
 			testutil.ToFloat64(m.Sessions))
+	})
+}
+
+// TestLoopWaitsForAMissingOutputTopic writes to an output topic that does
+// not exist yet. The client fails such records only after several metadata
+// tries, from a goroutine of its own, so a loop that decides to commit
+// before every promise has run commits the consumed offsets of records it
+// never wrote. The loop must instead abort, back off, say why it is not
+// ready and dead-letter nothing, then deliver every record once the topic
+// exists.
+func TestLoopWaitsForAMissingOutputTopic(t *testing.T) {
+	kafkatest.Run(t, func(t *testing.T, c *kafkatest.Cluster) {
+		lt := newLoopTopics(t, c, 1)
+		missing := "missing-" + lt.group
+		produceValues(t, c, lt.in, []byte("a"), []byte("b"), []byte("c"))
+
+		var m *pipeline.Metrics
+		l, stop := startLoop(t, c, lt, pipeline.Copy(missing), func(cfg *pipeline.Config) {
+			m = cfg.Metrics
+		})
+		deadline := time.Now().Add(time.Minute)
+		for testutil.ToFloat64(m.Retries) < 2 {
+			if time.Now().After(deadline) {
+				t.Fatalf("no retry within a minute of writing to a missing topic")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if err := l.Ready(); err == nil {
+			t.Error("Ready() = nil while every batch fails, want the reason")
+		}
+
+		adm := c.Admin(t)
+		if _, err := adm.CreateTopic(context.Background(), 1, -1, nil, missing); err != nil {
+			t.Fatalf("creating %s: %v", missing, err)
+		}
+		t.Cleanup(func() { _, _ = adm.DeleteTopics(context.Background(), missing) })
+
+		got := c.ReadAll(t, missing, 3, time.Minute)
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 3 {
+			t.Fatalf("got %d records once the topic existed, want 3", len(got))
+		}
+		if dead := c.ReadAll(t, lt.dlq, 1, time.Second); len(dead) != 0 {
+			t.Errorf("got %d dead letters, want none", len(dead))
+		}
 	})
 }

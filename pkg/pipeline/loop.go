@@ -304,65 +304,56 @@ func (l *Loop) batch(ctx context.Context, sess session, fetches kgo.Fetches) err
 	if err := sess.begin(); err != nil {
 		return fmt.Errorf("unable to begin transaction: %w", err)
 	}
-	var (
-		produceMu  sync.Mutex
-		produceErr error
-	)
-	promise := func(r *kgo.Record, err error) {
-		if err != nil {
-			produceMu.Lock()
-			if produceErr == nil {
-				produceErr = fmt.Errorf("unable to produce to %s: %w", r.Topic, err)
-			}
-			produceMu.Unlock()
-		}
-	}
-	produce := func(o *kgo.Record) { sess.produce(endCtx, o, promise) }
 
-	// A Recycler gets the batch's values back only once no promise is
-	// pending: unfinished counts the records produced whose promise has
-	// not returned yet.
-	var unfinished atomic.Int64
-	recycler, _ := l.proc.(Recycler)
-	if recycler != nil {
-		counted := func(r *kgo.Record, err error) {
-			promise(r, err)
-			unfinished.Add(-1)
-		}
-		produce = func(o *kgo.Record) {
-			unfinished.Add(1)
-			sess.produce(endCtx, o, counted)
-		}
+	// Every output's promise reports into out; the batch commits only once
+	// all of them have run without an error. A promise can run after Flush
+	// returns (the client fails a record it could not even buffer, such as
+	// one for a missing topic, from another goroutine), so the batch waits
+	// for the promises themselves, not for the flush alone.
+	out := newPromises()
+	produce := func(o *kgo.Record) {
+		out.add()
+		sess.produce(endCtx, o, out.done)
 	}
-
 	outCounts, vals, failed := l.processAll(ctx, fetches, produce)
 	l.m.Stage.WithLabelValues("process").Observe(time.Since(start).Seconds())
 
 	if failed != nil {
 		err := l.abortAndWait(ctx, endCtx, sess, failed)
-		if err == nil {
-			recycle(recycler, vals, &unfinished)
+		if err == nil && out.wait(endCtx) == nil {
+			l.recycle(vals)
 		}
 		return err
 	}
 
 	start = time.Now()
-	produceMu.Lock()
-	commit := produceErr == nil
-	produceMu.Unlock()
-	committed, err := sess.end(endCtx, commit)
+	produceErr := sess.flush(endCtx)
+	if produceErr == nil {
+		produceErr = out.wait(endCtx)
+	}
+	if produceErr == nil {
+		produceErr = out.firstErr()
+	}
+	committed, err := sess.end(endCtx, produceErr == nil)
 	l.m.Stage.WithLabelValues("commit").Observe(time.Since(start).Seconds())
 	if err != nil {
 		l.m.Batches.WithLabelValues("abort").Inc()
 		return fmt.Errorf("unable to end batch: %w", err)
 	}
-	recycle(recycler, vals, &unfinished)
+	if out.wait(endCtx) == nil {
+		l.recycle(vals)
+	}
 	if !committed {
 		l.m.Batches.WithLabelValues("abort").Inc()
-		produceMu.Lock()
-		l.log.Info("batch aborted; it will be consumed again",
-			zap.Int("records", fetches.NumRecords()), zap.NamedError("produce_error", produceErr))
-		produceMu.Unlock()
+		if produceErr != nil {
+			// An output topic that is missing or refuses writes fails every
+			// try alike: wait before the batch is consumed again.
+			l.backOff(ctx, produceErr)
+			return nil
+		}
+		l.log.Info("batch aborted by the group (a rebalance or a refused commit); "+
+			"it will be consumed again",
+			zap.Int("records", fetches.NumRecords()))
 		return nil
 	}
 	l.m.Batches.WithLabelValues("commit").Inc()
@@ -377,12 +368,11 @@ func (l *Loop) batch(ctx context.Context, sess session, fetches kgo.Fetches) err
 	return nil
 }
 
-// recycle hands the values of an ended batch to r, unless a promise of
-// one of its records may still be running: the client calls the promise
-// of a record that failed before it was buffered from another goroutine,
-// and ending a batch does not wait for those.
-func recycle(r Recycler, vals []any, unfinished *atomic.Int64) {
-	if r == nil || unfinished.Load() != 0 {
+// recycle hands the values of an ended batch, whose promises have all
+// run, back to a Recycler processor.
+func (l *Loop) recycle(vals []any) {
+	r, ok := l.proc.(Recycler)
+	if !ok {
 		return
 	}
 	for _, v := range vals {
@@ -390,6 +380,63 @@ func recycle(r Recycler, vals []any, unfinished *atomic.Int64) {
 			r.Recycle(v)
 		}
 	}
+}
+
+// promises tracks the produce promises of one batch: how many have not run
+// yet, and the first error one reported.
+type promises struct {
+	mu      sync.Mutex
+	pending int
+	err     error
+	zero    chan struct{} // closed when pending drops to 0 after the last add
+}
+
+func newPromises() *promises { return &promises{zero: make(chan struct{})} }
+
+// add counts one more record handed to the client.
+func (p *promises) add() {
+	p.mu.Lock()
+	if p.pending == 0 {
+		p.zero = make(chan struct{})
+	}
+	p.pending++
+	p.mu.Unlock()
+}
+
+// done is the promise of every record of the batch.
+func (p *promises) done(r *kgo.Record, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err != nil && p.err == nil {
+		p.err = fmt.Errorf("unable to produce to %s: %w", r.Topic, err)
+	}
+	p.pending--
+	if p.pending == 0 {
+		close(p.zero)
+	}
+}
+
+// wait returns once every promise has run, or an error if ctx ends first.
+func (p *promises) wait(ctx context.Context) error {
+	p.mu.Lock()
+	zero, pending := p.zero, p.pending
+	p.mu.Unlock()
+	if pending == 0 {
+		return nil
+	}
+	select {
+	case <-zero:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%d produce promises still pending: %w", pending, ctx.Err())
+	}
+}
+
+// firstErr is the first error a promise reported.
+func (p *promises) firstErr() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.err
 }
 
 // processAll processes the records of a batch and hands each output to
@@ -475,20 +522,27 @@ func (l *Loop) abortAndWait(ctx, endCtx context.Context, sess session, failed er
 		return fmt.Errorf("unable to abort batch: %w", err)
 	}
 	l.m.Batches.WithLabelValues("abort").Inc()
+	l.backOff(ctx, failed)
+	return nil
+}
+
+// backOff waits, after a batch was aborted by a failure that should pass,
+// for the backoff of the consecutive failures so far, and says why the loop
+// is not ready meanwhile. The next committed batch clears both.
+func (l *Loop) backOff(ctx context.Context, failed error) {
 	if ctx.Err() != nil {
-		return nil
+		return
 	}
 	l.m.Retries.Inc()
 	wait := backoff(l.cfg.RetryBackoffMin, l.cfg.RetryBackoffMax, l.failures)
 	if l.failures%10 == 0 {
-		l.log.Warn("transient processing failure; batch aborted, retrying after backoff",
+		l.log.Warn("transient failure; batch aborted, retrying after backoff",
 			zap.Error(failed), zap.Int("failed_tries", l.failures+1),
 			zap.Duration("backoff", wait))
 	}
 	l.failures++
 	l.setPending("retrying a transient failure: " + failed.Error())
 	sleep(ctx, wait)
-	return nil
 }
 
 // process runs the processor on r. It turns rejections, and inputs or

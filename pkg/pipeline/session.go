@@ -17,6 +17,8 @@ type session interface {
 	poll(ctx context.Context, max int) kgo.Fetches
 	begin() error
 	produce(ctx context.Context, r *kgo.Record, promise func(*kgo.Record, error))
+	// flush waits until every record produced so far is written or failed.
+	flush(ctx context.Context) error
 	// end commits the batch when commit is true and nothing prevents it
 	// (a rebalance, a failed produce), and aborts it otherwise. It reports
 	// whether the batch committed. An error means the session is unusable.
@@ -45,6 +47,8 @@ func (t *txnSession) begin() error { return t.s.Begin() }
 func (t *txnSession) produce(ctx context.Context, r *kgo.Record, p func(*kgo.Record, error)) {
 	t.s.Produce(ctx, r, p)
 }
+
+func (t *txnSession) flush(ctx context.Context) error { return t.s.Client().Flush(ctx) }
 
 func (t *txnSession) end(ctx context.Context, commit bool) (bool, error) {
 	return t.s.End(ctx, kgo.TransactionEndTry(commit))
@@ -76,6 +80,8 @@ func (a *alosSession) begin() error { return nil }
 func (a *alosSession) produce(ctx context.Context, r *kgo.Record, p func(*kgo.Record, error)) {
 	a.cl.Produce(ctx, r, p)
 }
+
+func (a *alosSession) flush(ctx context.Context) error { return a.cl.Flush(ctx) }
 
 func (a *alosSession) end(ctx context.Context, commit bool) (bool, error) {
 	defer a.cl.AllowRebalance()
