@@ -171,8 +171,8 @@ loop:
 	fmt.Fprintf(out, "  enriched             %d\n", counts.get(0))
 	fmt.Fprintf(out, "  escalated            %d\n", counts.get(1))
 	fmt.Fprintf(out, "  dead-lettered        %d\n", counts.get(2))
-	fmt.Fprintf(out, "  records/s            %.0f\n", float64(counts.get(0)+counts.get(2))/
-		elapsed.Seconds())
+	fmt.Fprintf(out, "  records/s            %.0f (the generator's -rate bounds it)\n",
+		float64(counts.get(0)+counts.get(2))/elapsed.Seconds())
 	if lost := produced.Load() - counts.get(0) - counts.get(2); lost != 0 {
 		return fmt.Errorf("%d records produced but neither enriched nor dead-lettered", lost)
 	}
