@@ -86,14 +86,7 @@ func New(cfg Config) (*Processor, error) {
 // r's headers. A permanent decode failure is a *pipeline.Rejection with
 // the codec's reason. It is Decode, Apply and Encode in turn.
 func (p *Processor) Process(ctx context.Context, r *kgo.Record) ([]*kgo.Record, error) {
-	v, err := p.Decode(ctx, r)
-	if err != nil {
-		return nil, err
-	}
-	if err := p.Apply(ctx, r, v); err != nil {
-		return nil, err
-	}
-	return p.Encode(ctx, r, v)
+	return pipeline.RunStages(ctx, p, r)
 }
 
 // item is what the stages of one record share. It also holds the

@@ -41,14 +41,7 @@ func (p *recyclingProc) OnProduceRecordUnbuffered(r *kgo.Record, _ error) {
 }
 
 func (p *recyclingProc) Process(ctx context.Context, r *kgo.Record) ([]*kgo.Record, error) {
-	v, err := p.Decode(ctx, r)
-	if err != nil {
-		return nil, err
-	}
-	if err := p.Apply(ctx, r, v); err != nil {
-		return nil, err
-	}
-	return p.Encode(ctx, r, v)
+	return pipeline.RunStages(ctx, p, r)
 }
 
 func (p *recyclingProc) Decode(_ context.Context, r *kgo.Record) (any, error) {

@@ -24,8 +24,8 @@ import (
 // record. Outputs are produced in consumption order. Any stage may return
 // a *Rejection to dead-letter the record (the later stages are skipped) or
 // another error to retry the batch. Process, from Processor, must equal
-// running the three stages in turn; the loop uses it when a batch is too
-// small to be worth splitting.
+// running the three stages in turn (RunStages does that); the loop uses it
+// when a batch is too small to be worth splitting.
 type Staged interface {
 	Processor
 	Decode(ctx context.Context, r *kgo.Record) (any, error)
@@ -43,6 +43,19 @@ type Staged interface {
 // to the garbage collector. Values from Process are never recycled.
 type Recycler interface {
 	Recycle(v any)
+}
+
+// RunStages runs Decode, Apply and Encode of p on r in turn, stopping at
+// the first error: what the Process method of a Staged processor does.
+func RunStages(ctx context.Context, p Staged, r *kgo.Record) ([]*kgo.Record, error) {
+	v, err := p.Decode(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.Apply(ctx, r, v); err != nil {
+		return nil, err
+	}
+	return p.Encode(ctx, r, v)
 }
 
 // minStagedBatch is the smallest batch worth fanning out over goroutines.

@@ -31,14 +31,7 @@ type stagedProc struct {
 }
 
 func (p *stagedProc) Process(ctx context.Context, r *kgo.Record) ([]*kgo.Record, error) {
-	v, err := p.Decode(ctx, r)
-	if err != nil {
-		return nil, err
-	}
-	if err := p.Apply(ctx, r, v); err != nil {
-		return nil, err
-	}
-	return p.Encode(ctx, r, v)
+	return pipeline.RunStages(ctx, p, r)
 }
 
 func (p *stagedProc) Decode(_ context.Context, r *kgo.Record) (any, error) {
