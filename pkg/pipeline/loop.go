@@ -315,7 +315,8 @@ func (l *Loop) batch(ctx context.Context, sess session, fetches kgo.Fetches) err
 		out.add()
 		sess.produce(endCtx, o, out.done)
 	}
-	outCounts, vals, failed := l.processAll(ctx, fetches, produce)
+	pctx := context.WithValue(ctx, batchTimeKey{}, start)
+	outCounts, vals, failed := l.processAll(pctx, fetches, produce)
 	l.m.Stage.WithLabelValues("process").Observe(time.Since(start).Seconds())
 
 	if failed != nil {
@@ -368,6 +369,16 @@ func (l *Loop) batch(ctx context.Context, sess session, fetches kgo.Fetches) err
 	return nil
 }
 
+type batchTimeKey struct{}
+
+// BatchTime returns, from the context the loop passes to a Processor, the
+// time the loop began processing the record's batch: a processing time
+// for records that costs no clock read per record.
+func BatchTime(ctx context.Context) (time.Time, bool) {
+	t, ok := ctx.Value(batchTimeKey{}).(time.Time)
+	return t, ok
+}
+
 // recycle hands the values of an ended batch, whose promises have all
 // run, back to a Recycler processor.
 func (l *Loop) recycle(vals []any) {
@@ -385,51 +396,50 @@ func (l *Loop) recycle(vals []any) {
 // promises tracks the produce promises of one batch: how many have not run
 // yet, and the first error one reported.
 type promises struct {
-	mu      sync.Mutex
-	pending int
-	err     error
-	zero    chan struct{} // closed when pending drops to 0 after the last add
+	pending atomic.Int64
+	// zero has room for one token, sent when pending drops to 0. The
+	// count can touch 0 before the batch has produced everything, so a
+	// token is only a hint for wait to look at pending again.
+	zero chan struct{}
+
+	mu  sync.Mutex // guards err
+	err error
 }
 
-func newPromises() *promises { return &promises{zero: make(chan struct{})} }
+func newPromises() *promises { return &promises{zero: make(chan struct{}, 1)} }
 
 // add counts one more record handed to the client.
-func (p *promises) add() {
-	p.mu.Lock()
-	if p.pending == 0 {
-		p.zero = make(chan struct{})
-	}
-	p.pending++
-	p.mu.Unlock()
-}
+func (p *promises) add() { p.pending.Add(1) }
 
 // done is the promise of every record of the batch.
 func (p *promises) done(r *kgo.Record, err error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if err != nil && p.err == nil {
-		p.err = fmt.Errorf("unable to produce to %s: %w", r.Topic, err)
+	if err != nil {
+		p.mu.Lock()
+		if p.err == nil {
+			p.err = fmt.Errorf("unable to produce to %s: %w", r.Topic, err)
+		}
+		p.mu.Unlock()
 	}
-	p.pending--
-	if p.pending == 0 {
-		close(p.zero)
+	if p.pending.Add(-1) == 0 {
+		select {
+		case p.zero <- struct{}{}:
+		default:
+		}
 	}
 }
 
-// wait returns once every promise has run, or an error if ctx ends first.
+// wait returns once every promise of the records added so far has run, or
+// an error if ctx ends first. It must be called once the batch has added
+// all its records.
 func (p *promises) wait(ctx context.Context) error {
-	p.mu.Lock()
-	zero, pending := p.zero, p.pending
-	p.mu.Unlock()
-	if pending == 0 {
-		return nil
+	for n := p.pending.Load(); n != 0; n = p.pending.Load() {
+		select {
+		case <-p.zero:
+		case <-ctx.Done():
+			return fmt.Errorf("%d produce promises still pending: %w", n, ctx.Err())
+		}
 	}
-	select {
-	case <-zero:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("%d produce promises still pending: %w", pending, ctx.Err())
-	}
+	return nil
 }
 
 // firstErr is the first error a promise reported.
