@@ -11,12 +11,13 @@ import (
 )
 
 // Staged is a Processor whose work splits into stages that the loop can
-// spread over cores while keeping per-partition order where it matters:
+// spread over cores while keeping order where it matters:
 //
 //   - Decode reads one record. It keeps no state, so the loop runs it for
 //     the records of a batch concurrently.
-//   - Apply runs in offset order within each partition, one record at a
-//     time: it is where state (per-entity history, detectors) changes.
+//   - Apply runs in consumption order (offset order within each
+//     partition), one record at a time: it is where state (per-entity
+//     history, detectors) changes.
 //   - Encode writes the outputs of one record. It keeps no state either,
 //     and runs concurrently like Decode.
 //
@@ -61,141 +62,8 @@ func RunStages(ctx context.Context, p Staged, r *kgo.Record) ([]*kgo.Record, err
 // minStagedBatch is the smallest batch worth fanning out over goroutines.
 const minStagedBatch = 64
 
-// stageChunk is how many records move between the stages at a time: large
-// enough that handing a chunk on costs little per record, small enough that
-// every stage has work soon after a batch starts.
-const stageChunk = 64
-
 // errSkipped marks the records after a transient failure in a batch.
 var errSkipped = errors.New("not processed: an earlier record of the batch failed")
-
-// processStaged runs a batch through the stages of p as a pipeline of
-// chunks: Config.Parallelism goroutines decode, one applies in order,
-// Config.Parallelism goroutines encode, and the calling goroutine hands
-// the outputs to produce in consumption order, so that all stages work at
-// once on different chunks. It returns the outputs counted by topic, the
-// values Decode returned (nil where it was not run or failed) and the
-// first transient failure; nothing from the failing record on is produced.
-func (l *Loop) processStaged(ctx context.Context, p Staged, rs []*kgo.Record,
-	produce func(*kgo.Record)) (map[string]int, []any, error) {
-	n := len(rs)
-	vals := make([]any, n)
-	errs := make([]error, n)
-	outs := make([][]*kgo.Record, n)
-
-	// Each stage closes a chunk's channel once it is done with the chunk,
-	// whether or not it did any work on it, so no stage waits forever. A
-	// stage writes vals, errs and outs of a chunk only before closing its
-	// channel, and the next stage reads them only after.
-	chunks := (n + stageChunk - 1) / stageChunk
-	decoded := make([]chan struct{}, chunks)
-	applied := make([]chan struct{}, chunks)
-	encoded := make([]chan struct{}, chunks)
-	for c := range chunks {
-		decoded[c] = make(chan struct{})
-		applied[c] = make(chan struct{})
-		encoded[c] = make(chan struct{})
-	}
-	bounds := func(c int) (int, int) { return c * stageChunk, min((c+1)*stageChunk, n) }
-
-	// halt is set on the first transient failure: the batch will be
-	// aborted, so the stages skip the work still ahead of them.
-	var halt atomic.Bool
-	transient := func(err error) bool {
-		_, rejected := AsRejection(err)
-		return err != nil && !rejected
-	}
-
-	var (
-		wg                     sync.WaitGroup
-		nextDecode, nextEncode atomic.Int64
-	)
-	take := func(next *atomic.Int64) int { return int(next.Add(1) - 1) }
-	for range l.cfg.Parallelism {
-		wg.Add(2)
-		go func() {
-			defer wg.Done()
-			for c := take(&nextDecode); c < chunks; c = take(&nextDecode) {
-				lo, hi := bounds(c)
-				for i := lo; i < hi && !halt.Load(); i++ {
-					vals[i], errs[i] = l.decode(ctx, p, rs[i])
-				}
-				close(decoded[c])
-			}
-		}()
-		go func() {
-			defer wg.Done()
-			for c := take(&nextEncode); c < chunks; c = take(&nextEncode) {
-				<-applied[c]
-				lo, hi := bounds(c)
-				for i := lo; i < hi && !halt.Load(); i++ {
-					if errs[i] != nil {
-						continue
-					}
-					outs[i], errs[i] = encode(ctx, p, rs[i], vals[i])
-					if transient(errs[i]) {
-						halt.Store(true)
-					}
-				}
-				close(encoded[c])
-			}
-		}()
-	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for c := range chunks {
-			<-decoded[c]
-			lo, hi := bounds(c)
-			for i := lo; i < hi; i++ {
-				if halt.Load() {
-					errs[i] = errSkipped
-					continue
-				}
-				if errs[i] == nil {
-					errs[i] = apply(ctx, p, rs[i], vals[i])
-				}
-				if transient(errs[i]) {
-					halt.Store(true)
-				}
-			}
-			close(applied[c])
-		}
-	}()
-
-	counts := tally{m: make(map[string]int, 4)}
-	consumed := tally{m: make(map[string]int, 1)}
-	var failed error
-	for c := range chunks {
-		<-encoded[c]
-		lo, hi := bounds(c)
-		for i := lo; i < hi && failed == nil; i++ {
-			r := rs[i]
-			rej, rejected := AsRejection(errs[i])
-			switch {
-			case errs[i] == nil:
-				if o, rej := l.checkOutputs(outs[i]); rej != nil {
-					outs[i] = l.reject(r, rej)
-				} else {
-					outs[i] = o
-				}
-			case rejected:
-				outs[i] = l.reject(r, rej)
-			default:
-				failed = fmt.Errorf("%s/%d@%d: %w", r.Topic, r.Partition, r.Offset, errs[i])
-				continue
-			}
-			consumed.add(r.Topic)
-			for _, o := range outs[i] {
-				counts.add(o.Topic)
-				produce(o)
-			}
-		}
-	}
-	wg.Wait()
-	l.m.addIn(consumed.done())
-	return counts.done(), vals, failed
-}
 
 // tally counts records by topic. Runs of records share a topic, which it
 // counts without looking the topic up in the map each time.
@@ -258,4 +126,122 @@ func (m *Metrics) addIn(consumed map[string]int) {
 	for topic, n := range consumed {
 		m.RecordsIn.WithLabelValues(topic).Add(float64(n))
 	}
+}
+
+// processStaged runs a batch through the stages of p. The batch is cut
+// into Config.Parallelism contiguous parts: the parts are decoded at once,
+// this goroutine then applies every record in order, and the parts are
+// encoded at once, this goroutine handing the outputs of its own part to
+// produce as it encodes them, and then the others', in consumption order.
+// Each stage hands work to other goroutines once per batch: on few cores a
+// goroutine takes microseconds to wake, which hand-offs per record, or per
+// small chunk, would pay again and again. It returns the outputs counted by
+// topic, the values Decode returned (nil where it was not run or failed),
+// and the first transient failure; nothing from the failing record on is
+// produced.
+func (l *Loop) processStaged(ctx context.Context, p Staged, rs []*kgo.Record,
+	produce func(*kgo.Record)) (map[string]int, []any, error) {
+	n := len(rs)
+	vals := make([]any, n)
+	errs := make([]error, n)
+	outs := make([][]*kgo.Record, n)
+	size := (n + l.cfg.Parallelism - 1) / l.cfg.Parallelism
+
+	// halt is set on the first transient failure: the batch will be
+	// aborted, so the stages skip the work still ahead of them.
+	var halt atomic.Bool
+	transient := func(err error) bool {
+		_, rejected := AsRejection(err)
+		return err != nil && !rejected
+	}
+	// others runs fn on every part but the first, each on a goroutine of
+	// its own; the WaitGroup says when they are done.
+	others := func(fn func(lo, hi int)) *sync.WaitGroup {
+		var wg sync.WaitGroup
+		for lo := size; lo < n; lo += size {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				fn(lo, min(lo+size, n))
+			}()
+		}
+		return &wg
+	}
+
+	decodePart := func(lo, hi int) {
+		for i := lo; i < hi && !halt.Load(); i++ {
+			vals[i], errs[i] = l.decode(ctx, p, rs[i])
+		}
+	}
+	wg := others(decodePart)
+	decodePart(0, min(size, n))
+	wg.Wait()
+
+	for i := range rs {
+		if halt.Load() {
+			errs[i] = errSkipped
+			continue
+		}
+		if errs[i] == nil {
+			errs[i] = apply(ctx, p, rs[i], vals[i])
+		}
+		if transient(errs[i]) {
+			halt.Store(true)
+		}
+	}
+	counts := tally{m: make(map[string]int, 4)}
+	consumed := tally{m: make(map[string]int, 1)}
+	var failed error
+	// emit hands record i's outputs, or its dead letter, to produce; it is
+	// called in consumption order from this goroutine only.
+	emit := func(i int) {
+		if failed != nil {
+			return
+		}
+		r := rs[i]
+		rej, rejected := AsRejection(errs[i])
+		switch {
+		case errs[i] == nil:
+			if o, rej := l.checkOutputs(outs[i]); rej != nil {
+				outs[i] = l.reject(r, rej)
+			} else {
+				outs[i] = o
+			}
+		case rejected:
+			outs[i] = l.reject(r, rej)
+		default:
+			failed = fmt.Errorf("%s/%d@%d: %w", r.Topic, r.Partition, r.Offset, errs[i])
+			return
+		}
+		consumed.add(r.Topic)
+		for _, o := range outs[i] {
+			counts.add(o.Topic)
+			produce(o)
+		}
+	}
+	encodeOne := func(i int) {
+		if errs[i] != nil || halt.Load() {
+			return
+		}
+		outs[i], errs[i] = encode(ctx, p, rs[i], vals[i])
+		if transient(errs[i]) {
+			halt.Store(true)
+		}
+	}
+	wg = others(func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			encodeOne(i)
+		}
+	})
+	first := min(size, n)
+	for i := range first {
+		encodeOne(i)
+		emit(i)
+	}
+	wg.Wait()
+	for i := first; i < n; i++ {
+		emit(i)
+	}
+	l.m.addIn(consumed.done())
+	return counts.done(), vals, failed
 }
