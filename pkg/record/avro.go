@@ -280,8 +280,8 @@ func (r *nativeReader) event(v any, p string) Event {
 		Source:     r.str(m, p, "source"),
 		Entity:     r.str(m, p, "entity"),
 		Text:       r.optionalString(m, p, "text"),
-		Metrics:    r.doubles(m, p, "metrics"),
-		Attributes: r.stringMap(m, p, "attributes"),
+		Metrics:    MetricsOf(nativeMap[float64](r, m, p, "metrics", "a float64")),
+		Attributes: AttributesOf(nativeMap[string](r, m, p, "attributes", "a string")),
 	}
 	if r.err != nil {
 		return Event{}
@@ -456,42 +456,22 @@ func (r *nativeReader) strings(m map[string]any, path, key string) []string {
 	return out
 }
 
-func (r *nativeReader) doubles(m map[string]any, path, key string) Metrics {
+// nativeMap reads m[key] as a goavro map whose values are all of type V,
+// failing r with want, the name of V, for the first that is not.
+func nativeMap[V any](r *nativeReader, m map[string]any, path, key, want string) map[string]V {
 	mm, ok := m[key].(map[string]any)
 	if !ok {
 		r.fail(path, key, m[key], "a map")
 	}
-	if len(mm) == 0 {
-		return nil
-	}
-	out := make(map[string]float64, len(mm))
+	out := make(map[string]V, len(mm))
 	for k, v := range mm {
-		f, ok := v.(float64)
+		x, ok := v.(V)
 		if !ok {
-			r.fail(path+"."+key, k, v, "a float64")
+			r.fail(path+"."+key, k, v, want)
 		}
-		out[k] = f
+		out[k] = x
 	}
-	return MetricsOf(out)
-}
-
-func (r *nativeReader) stringMap(m map[string]any, path, key string) Attributes {
-	mm, ok := m[key].(map[string]any)
-	if !ok {
-		r.fail(path, key, m[key], "a map")
-	}
-	if len(mm) == 0 {
-		return nil
-	}
-	out := make(map[string]string, len(mm))
-	for k, v := range mm {
-		s, ok := v.(string)
-		if !ok {
-			r.fail(path+"."+key, k, v, "a string")
-		}
-		out[k] = s
-	}
-	return AttributesOf(out)
+	return out
 }
 
 func indexPath(path string, i int) string {
