@@ -17,10 +17,8 @@ import (
 
 // Processor turns one consumed record into the records to produce for it.
 //
-// The loop calls Process for the records of one partition from one
-// goroutine at a time, in offset order, and for different partitions
-// concurrently (see Config.Parallelism), so state kept across partitions
-// needs a lock. A batch
+// The loop calls Process from one goroutine at a time, in consumption
+// order (offset order within each partition). A batch
 // whose transaction aborts (after a rebalance, say) is processed again, so
 // Process must not assume it sees a record once. It returns a *Rejection
 // for a record that can never be processed; any other error is retried.
@@ -70,9 +68,9 @@ type Config struct {
 	// MaxPollRecords bounds a batch, and so the work held by one
 	// transaction. Default: 1000.
 	MaxPollRecords int
-	// Parallelism is how many partitions of a batch are processed at
-	// once; records of one partition are always processed in order by one
-	// goroutine. Default: GOMAXPROCS.
+	// Parallelism is how many goroutines decode and encode a batch for a
+	// Staged processor; its Apply stage, and any other Processor, run on
+	// one goroutine in consumption order. Default: GOMAXPROCS.
 	Parallelism int
 	// RetryBackoffMin and RetryBackoffMax bound the jittered exponential
 	// backoff between tries of a transiently failing record, and between
@@ -449,78 +447,37 @@ func (p *promises) firstErr() error {
 	return p.err
 }
 
-// processAll processes the records of a batch and hands each output to
-// produce, in order within each partition. Partitions are processed
-// concurrently by up to Config.Parallelism goroutines. It returns the count
-// of outputs by topic, the values a Staged processor decoded (see
-// processStaged), and the first transient failure, after which the rest of
-// the batch is left unprocessed.
+// processAll processes the records of a batch in consumption order and
+// hands each output to produce. A Staged processor spreads the batch over
+// cores (see processStaged); any other runs on this goroutine. It returns
+// the count of outputs by topic, the values a Staged processor decoded,
+// and the first transient failure, after which the rest of the batch is
+// left unprocessed.
 func (l *Loop) processAll(ctx context.Context, fetches kgo.Fetches, produce func(*kgo.Record),
 ) (map[string]int, []any, error) {
 	if sp, ok := l.proc.(Staged); ok && fetches.NumRecords() >= minStagedBatch {
 		return l.processStaged(ctx, sp, fetches.Records(), produce)
 	}
-	var parts []kgo.FetchTopicPartition
-	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
-		if len(p.Records) > 0 {
-			parts = append(parts, p)
+	counts := tally{m: make(map[string]int, 4)}
+	consumed := tally{m: make(map[string]int, 1)}
+	var failed error
+	fetches.EachRecord(func(r *kgo.Record) {
+		if failed != nil {
+			return
+		}
+		outs, err := l.process(ctx, r)
+		if err != nil {
+			failed = fmt.Errorf("%s/%d@%d: %w", r.Topic, r.Partition, r.Offset, err)
+			return
+		}
+		consumed.add(r.Topic)
+		for _, o := range outs {
+			counts.add(o.Topic)
+			produce(o)
 		}
 	})
-	workers := min(l.cfg.Parallelism, len(parts))
-
-	var (
-		mu     sync.Mutex
-		counts = make(map[string]int, 4)
-		failed error
-		stop   atomic.Bool
-		next   atomic.Int64
-		wg     sync.WaitGroup
-	)
-	work := func() {
-		local := make(map[string]int, 4)
-		for i := int(next.Add(1) - 1); i < len(parts) && !stop.Load(); i = int(next.Add(1) - 1) {
-			consumed := 0
-			for _, r := range parts[i].Records {
-				if stop.Load() {
-					break
-				}
-				consumed++
-				outs, err := l.process(ctx, r)
-				if err != nil {
-					mu.Lock()
-					if failed == nil {
-						failed = fmt.Errorf("%s/%d@%d: %w", r.Topic, r.Partition, r.Offset, err)
-					}
-					mu.Unlock()
-					stop.Store(true)
-					break
-				}
-				for _, o := range outs {
-					local[o.Topic]++
-					produce(o)
-				}
-			}
-			l.m.RecordsIn.WithLabelValues(parts[i].Topic).Add(float64(consumed))
-		}
-		mu.Lock()
-		for t, n := range local {
-			counts[t] += n
-		}
-		mu.Unlock()
-	}
-	if workers <= 1 {
-		work()
-		return counts, nil, failed
-	}
-	wg.Add(workers)
-	for range workers {
-		go func() {
-			defer wg.Done()
-			work()
-		}()
-	}
-	wg.Wait()
-	return counts, nil, failed
+	l.m.addIn(consumed.done())
+	return counts.done(), nil, failed
 }
 
 // abortAndWait aborts the open batch after a transient failure or a

@@ -14,9 +14,9 @@ import (
 
 // Tagger adds its findings to an enriched record.
 //
-// Tag is called for the records of one partition from one goroutine at a
-// time, in offset order, and for different partitions concurrently: state
-// shared across partitions needs a lock. It must not keep a reference to e. An error
+// Tag is called from one goroutine at a time, in consumption order (offset
+// order within each partition), so state per entity needs no lock. It
+// must not keep a reference to e. An error
 // that will never go away for this record should be a *pipeline.Rejection
 // (the record is dead-lettered); any other error is retried with backoff.
 type Tagger interface {
