@@ -80,6 +80,16 @@ type Config struct {
 	// ShutdownTimeout bounds finishing the open batch once the context is
 	// cancelled. Default: 30s.
 	ShutdownTimeout time.Duration
+	// StateTopic is the compacted topic that keeps the state of a Stateful
+	// processor, by input partition; required for one. It should have as
+	// many partitions as the input topic: state partition p holds the
+	// state of input partition p (modulo its partition count).
+	StateTopic string
+	// RestoreTimeout bounds reading the state of one partition. Default: 2m.
+	RestoreTimeout time.Duration
+	// TickInterval is the longest time between two calls of a Ticker
+	// processor's Tick. Default: 1s.
+	TickInterval time.Duration
 	// ClientOpts are the connection options (brokers, TLS, SASL, logger,
 	// hooks) and any group options (timeouts, instance id, start offset).
 	// The loop adds the group, topics, isolation level and transactional
@@ -112,6 +122,12 @@ func (c *Config) defaults() {
 	}
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = 30 * time.Second
+	}
+	if c.RestoreTimeout <= 0 {
+		c.RestoreTimeout = 2 * time.Minute
+	}
+	if c.TickInterval <= 0 {
+		c.TickInterval = time.Second
 	}
 	if c.Metrics == nil {
 		c.Metrics = NewMetrics(nil)
@@ -160,6 +176,14 @@ type Loop struct {
 	pending string     // why the loop is not ready beyond the group state
 
 	failures int // consecutive batches aborted by a transient failure; Run's goroutine only
+
+	// For a Stateful processor, else nil and 0: the partitions owned and
+	// their pending changes, and the state topic's partition count as of
+	// the session's start.
+	stateful        Stateful
+	state           *stateTracker
+	statePartitions int
+	ticker          Ticker // the processor, if it is a Ticker
 }
 
 // New returns a loop over cfg that runs proc on every record.
@@ -168,7 +192,15 @@ func New(cfg Config, proc Processor) (*Loop, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("invalid pipeline config: %w", err)
 	}
-	return &Loop{cfg: cfg, proc: proc, log: cfg.Logger, m: cfg.Metrics}, nil
+	l := &Loop{cfg: cfg, proc: proc, log: cfg.Logger, m: cfg.Metrics}
+	if st, ok := proc.(Stateful); ok {
+		if cfg.StateTopic == "" {
+			return nil, errors.New("invalid pipeline config: a stateful processor needs a state topic")
+		}
+		l.stateful = st
+	}
+	l.ticker, _ = proc.(Ticker)
+	return l, nil
 }
 
 // Ready returns nil once the loop's consumer has joined its group and is
@@ -210,12 +242,16 @@ func (l *Loop) Run(ctx context.Context) error {
 		l.sess = sess
 		l.mu.Unlock()
 
-		err = l.consume(ctx, sess)
+		err = l.startState(ctx)
+		if err == nil {
+			err = l.consume(ctx, sess)
+		}
 
 		l.mu.Lock()
 		l.sess = nil
 		l.mu.Unlock()
 		sess.close()
+		l.dropState()
 
 		if ctx.Err() != nil {
 			l.log.Info("pipeline stopped", zap.String("why", "context cancelled"))
@@ -231,6 +267,18 @@ func (l *Loop) Run(ctx context.Context) error {
 
 func (l *Loop) newSession() (session, error) {
 	opts := append([]kgo.Opt{}, l.cfg.ClientOpts...)
+	if l.stateful != nil {
+		l.state = newStateTracker()
+		opts = append(opts,
+			kgo.OnPartitionsAssigned(l.state.assigned),
+			kgo.OnPartitionsRevoked(l.state.lost),
+			kgo.OnPartitionsLost(l.state.lost),
+			kgo.RecordPartitioner(statePartitioner{
+				topic: l.cfg.StateTopic,
+				def:   kgo.UniformBytesPartitioner(64<<10, true, true, nil),
+			}),
+		)
+	}
 	opts = append(opts,
 		kgo.ConsumerGroup(l.cfg.Group),
 		kgo.ConsumeTopics(l.cfg.Topics...),
@@ -250,37 +298,52 @@ func (l *Loop) newSession() (session, error) {
 
 // consume runs batches on sess until ctx is cancelled or sess fails.
 func (l *Loop) consume(ctx context.Context, sess session) error {
+	nextTick := time.Now().Add(l.cfg.TickInterval)
 	for {
 		start := time.Now()
-		fetches := sess.poll(ctx, l.cfg.MaxPollRecords)
+		pollCtx, cancel := ctx, context.CancelFunc(func() {})
+		if l.ticker != nil {
+			// A Ticker must be called on time even when no record comes.
+			pollCtx, cancel = context.WithDeadline(ctx, nextTick)
+		}
+		fetches := sess.poll(pollCtx, l.cfg.MaxPollRecords)
+		cancel()
 		if ctx.Err() != nil {
 			return nil
 		}
 		if fetches.IsClientClosed() {
 			return errors.New("client closed")
 		}
+		var fetchErr error
 		fetches.EachError(func(topic string, p int32, err error) {
+			if errors.Is(err, context.DeadlineExceeded) && pollCtx.Err() != nil {
+				return // the poll waited until the tick, not an error
+			}
+			fetchErr = err
 			l.log.Warn("fetch error", zap.String("topic", topic), zap.Int32("partition", p),
 				zap.Error(err))
 		})
-		if fetches.NumRecords() == 0 {
-			if fetches.Err() != nil {
-				// Errors without records: let the client recover before
-				// polling again rather than spin.
-				if !sleep(ctx, l.cfg.RetryBackoffMin) {
-					return nil
-				}
+		if fetches.NumRecords() > 0 {
+			l.m.Stage.WithLabelValues("poll").Observe(time.Since(start).Seconds())
+			l.observeLag(fetches)
+			if err := l.batch(ctx, sess, fetches); err != nil {
+				return err
 			}
-			continue
-		}
-		l.m.Stage.WithLabelValues("poll").Observe(time.Since(start).Seconds())
-		l.observeLag(fetches)
-
-		if err := l.batch(ctx, sess, fetches); err != nil {
-			return err
+		} else if fetchErr != nil {
+			// Errors without records: let the client recover before
+			// polling again rather than spin.
+			if !sleep(ctx, l.cfg.RetryBackoffMin) {
+				return nil
+			}
 		}
 		if ctx.Err() != nil {
 			return nil
+		}
+		if now := time.Now(); l.ticker != nil && !now.Before(nextTick) {
+			if err := l.tick(ctx, sess, now); err != nil {
+				return err
+			}
+			nextTick = time.Now().Add(l.cfg.TickInterval)
 		}
 	}
 }
@@ -313,11 +376,22 @@ func (l *Loop) batch(ctx context.Context, sess session, fetches kgo.Fetches) err
 		out.add()
 		sess.produce(endCtx, o, out.done)
 	}
+	if l.stateful != nil {
+		// The state of newly assigned partitions must be in place before
+		// their records; the batch is rewound if it cannot be read.
+		if err := l.syncState(ctx, l.stateful); err != nil {
+			return l.abortAndWait(ctx, endCtx, sess, err)
+		}
+	}
 	pctx := context.WithValue(ctx, batchTimeKey{}, start)
 	outCounts, vals, failed := l.processAll(pctx, fetches, produce)
+	if failed == nil {
+		l.checkpoint(produce, outCounts)
+	}
 	l.m.Stage.WithLabelValues("process").Observe(time.Since(start).Seconds())
 
 	if failed != nil {
+		l.rollBackState()
 		err := l.abortAndWait(ctx, endCtx, sess, failed)
 		if err == nil && out.wait(endCtx) == nil {
 			l.recycle(vals)
@@ -335,6 +409,9 @@ func (l *Loop) batch(ctx context.Context, sess session, fetches kgo.Fetches) err
 	}
 	committed, err := sess.end(endCtx, produceErr == nil)
 	l.m.Stage.WithLabelValues("commit").Observe(time.Since(start).Seconds())
+	if err != nil || !committed {
+		l.rollBackState()
+	}
 	if err != nil {
 		l.m.Batches.WithLabelValues("abort").Inc()
 		return fmt.Errorf("unable to end batch: %w", err)

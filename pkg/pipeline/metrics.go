@@ -31,6 +31,11 @@ type Metrics struct {
 	// Sessions counts Kafka sessions (clients) the loop started; more than
 	// one means a fatal client error was recovered from.
 	Sessions prometheus.Counter
+	// StateRestores counts partitions whose state a Stateful processor
+	// got back from the state topic.
+	StateRestores prometheus.Counter
+	// Ticks counts the Tick calls of a Ticker processor.
+	Ticks prometheus.Counter
 }
 
 // NewMetrics creates the metrics and registers them with reg, which may be
@@ -74,10 +79,18 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "triage_kafka_sessions_total",
 			Help: "Kafka client sessions started by the loop.",
 		}),
+		StateRestores: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "triage_state_restores_total",
+			Help: "Input partitions whose processor state was restored from the state topic.",
+		}),
+		Ticks: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "triage_ticks_total",
+			Help: "Timed calls of a processor that produces records as time passes.",
+		}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.RecordsIn, m.RecordsOut, m.Escalated, m.DeadLettered, m.Retries,
-			m.Stage, m.Batches, m.Lag, m.Sessions)
+			m.Stage, m.Batches, m.Lag, m.Sessions, m.StateRestores, m.Ticks)
 	}
 	return m
 }
