@@ -34,10 +34,13 @@ type offsetKey struct {
 // 1% of them poison, kills it with SIGKILL twice mid-stream and restarts
 // it, then checks with a read_committed consumer that every good record is
 // in the enriched topic exactly once and every poison record is in the
-// dead-letter topic exactly once.
+// dead-letter topic exactly once. A second worker group then runs over the
+// same input without a kill: the records the crashed run escalated, and
+// why, must be those the reference run escalated, which holds only if the
+// detectors' state came back from the state topic after each kill.
 func TestExactlyOnceUnderCrashes(t *testing.T) {
 	if testing.Short() {
-		t.Skip("skipped in -short mode: produces and processes 100,000 records")
+		t.Skip("skipped in -short mode: produces and processes 100,000 records twice")
 	}
 	kafkatest.Run(t, func(t *testing.T, c *kafkatest.Cluster) {
 		const (
@@ -46,16 +49,11 @@ func TestExactlyOnceUnderCrashes(t *testing.T) {
 			partitions  = 4
 		)
 		in := c.Topic(t, "crash-in", partitions, nil)
-		out := c.Topic(t, "crash-enriched", partitions, nil)
-		esc := c.Topic(t, "crash-escalations", partitions, nil)
-		dlq := c.Topic(t, "crash-dlq", partitions, nil)
-		group := c.Group(t, "crash")
-
 		good, poison := produceCrashInput(t, c, in, total, poisonEvery)
 
-		cfgPath := writeWorkerConfig(t, c.Brokers, in, out, esc, dlq, group)
-		progress := newTopicCounter(t, c, out, dlq)
-
+		crashed := newCrashTopics(t, c, "crash", partitions)
+		progress := newTopicCounter(t, c, crashed.out, crashed.dlq)
+		cfgPath := writeWorkerConfig(t, c.Brokers, in, crashed)
 		// Two abrupt kills at a third and at two thirds of the stream, each
 		// while the worker is busy, then a clean run to the end.
 		for i, at := range []int64{total / 3, 2 * total / 3} {
@@ -66,9 +64,59 @@ func TestExactlyOnceUnderCrashes(t *testing.T) {
 		w := startWorker(t, cfgPath, "run-3")
 		progress.waitFor(t, total, 3*time.Minute)
 		w.stop(t)
+		escalated := checkExactlyOnce(t, c, crashed.out, crashed.dlq, good, poison)
 
-		checkExactlyOnce(t, c, out, dlq, good, poison)
+		ref := newCrashTopics(t, c, "ref", partitions)
+		refProgress := newTopicCounter(t, c, ref.out, ref.dlq)
+		w = startWorker(t, writeWorkerConfig(t, c.Brokers, in, ref), "reference")
+		refProgress.waitFor(t, total, 3*time.Minute)
+		w.stop(t)
+		refEscalated := checkExactlyOnce(t, c, ref.out, ref.dlq, good, poison)
+
+		var extra, missing, differ int
+		for k, why := range escalated {
+			switch refWhy, ok := refEscalated[k]; {
+			case !ok:
+				extra++
+			case refWhy != why:
+				differ++
+			}
+		}
+		for k := range refEscalated {
+			if _, ok := escalated[k]; !ok {
+				missing++
+			}
+		}
+		if extra+missing+differ > 0 {
+			t.Errorf("crashed run escalated %d records the reference run did not, missed %d, "+
+				"and gave other reasons for %d (of %d escalated by the reference run)",
+				extra, missing, differ, len(refEscalated))
+		}
+		if len(refEscalated) == 0 {
+			t.Error("the reference run escalated nothing: the comparison shows nothing")
+		}
+		t.Logf("both runs escalated the same %d records for the same reasons",
+			len(refEscalated))
 	})
+}
+
+// crashTopics are the output topics of one worker group.
+type crashTopics struct {
+	group, out, esc, dlq, state string
+}
+
+func newCrashTopics(t *testing.T, c *kafkatest.Cluster, prefix string, partitions int32,
+) crashTopics {
+	t.Helper()
+	compact := "compact"
+	return crashTopics{
+		group: c.Group(t, prefix),
+		out:   c.Topic(t, prefix+"-enriched", partitions, nil),
+		esc:   c.Topic(t, prefix+"-escalations", partitions, nil),
+		dlq:   c.Topic(t, prefix+"-dlq", partitions, nil),
+		state: c.Topic(t, prefix+"-state", partitions,
+			map[string]*string{"cleanup.policy": &compact}),
+	}
 }
 
 func produceCrashInput(t *testing.T, c *kafkatest.Cluster, topic string, total, poisonEvery int,
@@ -126,7 +174,7 @@ func produceCrashInput(t *testing.T, c *kafkatest.Cluster, topic string, total, 
 	return good, poison
 }
 
-func writeWorkerConfig(t *testing.T, brokers []string, in, out, esc, dlq, group string) string {
+func writeWorkerConfig(t *testing.T, brokers []string, in string, ct crashTopics) string {
 	t.Helper()
 	yaml := fmt.Sprintf(`worker_id: crash-worker
 kafka:
@@ -142,6 +190,7 @@ output:
   enriched_topic: %s
   escalation_topic: %s
   dead_letter_topic: %s
+  state_topic: %s
 rules:
   - metric: latency_ms
     above: 400
@@ -150,7 +199,7 @@ http:
 log:
   level: info
   format: json
-`, strings.Join(brokers, ", "), in, group, out, esc, dlq)
+`, strings.Join(brokers, ", "), in, ct.group, ct.out, ct.esc, ct.dlq, ct.state)
 	p := filepath.Join(t.TempDir(), "worker.yaml")
 	if err := os.WriteFile(p, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
@@ -273,15 +322,17 @@ func (tc *topicCounter) waitFor(t *testing.T, n int64, timeout time.Duration) {
 }
 
 // checkExactlyOnce reads the enriched and dead-letter topics to their end
-// and matches every record to the input it came from.
+// and matches every record to the input it came from. It returns the
+// inputs whose enriched record is escalated, with the reasons.
 func checkExactlyOnce(t *testing.T, c *kafkatest.Cluster, out, dlq string,
-	good, poison map[offsetKey]bool) {
+	good, poison map[offsetKey]bool) map[offsetKey]string {
 	t.Helper()
 	dec, err := codec.NewDecoder(codec.DecoderOptions{Mapping: config.Default().Input.Mapping})
 	if err != nil {
 		t.Fatal(err)
 	}
 	seenGood := make(map[offsetKey]int, len(good))
+	escalated := map[offsetKey]string{}
 	for _, r := range c.ReadAll(t, out, len(good)+1, 5*time.Second) {
 		_, native, err := dec.Native(context.Background(), r.Value)
 		if err != nil {
@@ -291,7 +342,11 @@ func checkExactlyOnce(t *testing.T, c *kafkatest.Cluster, out, dlq string,
 		if err != nil {
 			t.Fatalf("enriched record at offset %d: %v", r.Offset, err)
 		}
-		seenGood[offsetKey{en.Provenance.Partition, en.Provenance.Offset}]++
+		k := offsetKey{en.Provenance.Partition, en.Provenance.Offset}
+		seenGood[k]++
+		if en.Escalate {
+			escalated[k] = strings.Join(en.Reasons, "; ")
+		}
 	}
 	seenPoison := make(map[offsetKey]int, len(poison))
 	for _, r := range c.ReadAll(t, dlq, len(poison)+1, 5*time.Second) {
@@ -312,6 +367,7 @@ func checkExactlyOnce(t *testing.T, c *kafkatest.Cluster, out, dlq string,
 	checkOnce(t, "dead-letter", poison, seenPoison)
 	t.Logf("%d good records enriched once each, %d poison records dead-lettered once each",
 		len(good), len(poison))
+	return escalated
 }
 
 func checkOnce(t *testing.T, what string, want map[offsetKey]bool, got map[offsetKey]int) {

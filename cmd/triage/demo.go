@@ -89,6 +89,11 @@ func demo(ctx context.Context, o demoOpts, out io.Writer) error {
 	if _, err := admin.CreateTopics(ctx, 3, 1, nil, append(topics, cfg.Input.Topics...)...); err != nil {
 		return fmt.Errorf("unable to create demo topics: %w", err)
 	}
+	compact := "compact"
+	if _, err := admin.CreateTopics(ctx, 3, 1, map[string]*string{"cleanup.policy": &compact},
+		cfg.Output.StateTopic); err != nil {
+		return fmt.Errorf("unable to create the demo state topic: %w", err)
+	}
 
 	log, err := logging.New(cfg.Log, nil)
 	if err != nil {

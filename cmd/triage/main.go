@@ -24,6 +24,8 @@ func commands() []command {
 	return []command{
 		{"worker", "run the worker: consume, tag, produce enriched records", runWorker},
 		{"demo", "run the worker on an embedded broker with a generated stream", runDemo},
+		{"detect", "score a timestamp,value series with the worker's anomaly detector", runDetect},
+		{"eval", "measure a model: triage eval anomaly [flags]", runEval},
 		{"config", "check a configuration file: triage config check FILE", runConfig},
 		{"version", "print the version", runVersion},
 	}

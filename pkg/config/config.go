@@ -55,6 +55,7 @@ type Config struct {
 	SchemaRegistry SchemaRegistry `yaml:"schema_registry"`
 	Input          Input          `yaml:"input"`
 	Output         Output         `yaml:"output"`
+	Anomaly        Anomaly        `yaml:"anomaly"`
 	Rules          []Rule         `yaml:"rules"`
 	HTTP           HTTP           `yaml:"http"`
 	Log            Log            `yaml:"log"`
@@ -182,6 +183,36 @@ type Output struct {
 	// RecentEvents is how many earlier events of the entity an escalation
 	// carries. Default: 5.
 	RecentEvents int `yaml:"recent_events"`
+	// StateTopic keeps the detectors' state by input partition, written in
+	// the transactions of the outputs it reflects and read back when a
+	// partition is assigned. Create it with cleanup.policy=compact and as
+	// many partitions as the input topic. Default: events.state.
+	StateTopic string `yaml:"state_topic"`
+}
+
+// Anomaly configures the online anomaly detectors: one per entity and
+// metric, learning from the records' event time.
+type Anomaly struct {
+	// Enabled turns the detectors on. Default: true.
+	Enabled bool `yaml:"enabled"`
+	// Metrics, when set, are the only metrics watched. Default: all.
+	Metrics []string `yaml:"metrics"`
+	// Threshold is the score in (0, 1] at which a metric flags its record.
+	// Default: 0.3.
+	Threshold float64 `yaml:"threshold"`
+	// Warmup is how many points a series learns before it may flag.
+	// Default: 150.
+	Warmup int `yaml:"warmup"`
+	// Hold is how many points after a flag a series flags again only for a
+	// score of 1, so that one incident raises one alarm. Default: 150.
+	Hold int `yaml:"hold"`
+	// Lateness is how far behind its partition's latest event time a record
+	// may be and still be learned; later ones are tagged without changing
+	// the detectors. Default: 1h.
+	Lateness time.Duration `yaml:"lateness"`
+	// MaxMemoryBytes bounds the detectors' memory; the least recently
+	// updated series is forgotten first. Default: 268435456 (256 MiB).
+	MaxMemoryBytes int64 `yaml:"max_memory_bytes"`
 }
 
 // Rule flags a record whose metric crosses a threshold. Exactly one of

@@ -34,6 +34,9 @@ func TestExampleFileIsDefault(t *testing.T) {
 	if len(got.Input.Mapping.MetricFields) == 0 {
 		got.Input.Mapping.MetricFields = nil
 	}
+	if len(got.Anomaly.Metrics) == 0 {
+		got.Anomaly.Metrics = nil
+	}
 
 	if want := Default(); !reflect.DeepEqual(got, want) {
 		t.Errorf("got the example differing from Default:\n%s", diffLines(got, want))

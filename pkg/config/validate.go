@@ -39,6 +39,7 @@ func (c Config) Validate() error {
 	c.SchemaRegistry.validate(&p)
 	c.Input.validate(&p)
 	c.Output.validate(&p, c.Input.Topics)
+	c.Anomaly.validate(&p)
 	for i, r := range c.Rules {
 		r.validate(&p, i)
 	}
@@ -179,6 +180,7 @@ func (o Output) validate(p *problems, inputs []string) {
 		{"output.enriched_topic", o.EnrichedTopic},
 		{"output.escalation_topic", o.EscalationTopic},
 		{"output.dead_letter_topic", o.DeadLetterTopic},
+		{"output.state_topic", o.StateTopic},
 	}
 	for i, t := range topics {
 		if !topicName(p, t.field, t.name) {
@@ -289,4 +291,28 @@ func topicName(p *problems, field, name string) bool {
 			"want 1 to 249 of a-z A-Z 0-9 . _ - (not . or ..)", field, name)
 	}
 	return ok
+}
+
+func (a Anomaly) validate(p *problems) {
+	if !(a.Threshold > 0 && a.Threshold <= 1) {
+		p.add("anomaly.threshold %v is out of range; want a score in (0, 1]", a.Threshold)
+	}
+	if a.Warmup < 1 {
+		p.add("anomaly.warmup %d is too small; want at least 1 point", a.Warmup)
+	}
+	if a.Hold < 0 {
+		p.add("anomaly.hold %d is negative; want 0 or more points", a.Hold)
+	}
+	if a.Lateness <= 0 {
+		p.add("anomaly.lateness %v is not positive; want a duration such as 1h", a.Lateness)
+	}
+	if a.MaxMemoryBytes < 1<<20 {
+		p.add("anomaly.max_memory_bytes %d is under 1 MiB; want at least 1048576",
+			a.MaxMemoryBytes)
+	}
+	for i, m := range a.Metrics {
+		if strings.TrimSpace(m) == "" {
+			p.add("anomaly.metrics[%d] is empty; want a metric name", i)
+		}
+	}
 }

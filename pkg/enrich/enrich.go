@@ -9,6 +9,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
+	"strings"
 	"sync"
 	"time"
 
@@ -270,4 +272,68 @@ func (p *Processor) remember(ev record.Event) {
 	r.events[r.next] = ev
 	r.next = (r.next + 1) % len(r.events)
 	r.n = min(r.n+1, len(r.events))
+}
+
+// Stateful reports whether a tagger keeps state that must be checkpointed:
+// only then does the worker need a state topic and the Processor's
+// pipeline.Stateful methods.
+func (p *Processor) Stateful() bool {
+	for _, t := range p.cfg.Taggers {
+		if _, ok := t.(tag.Stateful); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// Checkpoint implements pipeline.Stateful: the changes of every stateful
+// tagger, each key prefixed with the tagger's name and "/".
+func (p *Processor) Checkpoint() []pipeline.StateEntry {
+	var es []pipeline.StateEntry
+	for _, t := range p.cfg.Taggers {
+		st, ok := t.(tag.Stateful)
+		if !ok {
+			continue
+		}
+		prefix := t.Name() + "/"
+		st.Checkpoint(func(topic string, partition int32, key string, value []byte) {
+			es = append(es, pipeline.StateEntry{
+				Topic: topic, Partition: partition, Key: prefix + key, Value: value,
+			})
+		})
+	}
+	return es
+}
+
+// Restore implements pipeline.Stateful: it hands each stateful tagger the
+// entries under its prefix. The entries are read once per tagger.
+func (p *Processor) Restore(topic string, partition int32,
+	entries iter.Seq[pipeline.StateEntry]) error {
+	for _, t := range p.cfg.Taggers {
+		st, ok := t.(tag.Stateful)
+		if !ok {
+			continue
+		}
+		prefix := t.Name() + "/"
+		mine := func(yield func(string, []byte) bool) {
+			for e := range entries {
+				if k, ok := strings.CutPrefix(e.Key, prefix); ok && !yield(k, e.Value) {
+					return
+				}
+			}
+		}
+		if err := st.Restore(topic, partition, mine); err != nil {
+			return fmt.Errorf("tagger %s: %w", t.Name(), err)
+		}
+	}
+	return nil
+}
+
+// Revoke implements pipeline.Stateful.
+func (p *Processor) Revoke(topic string, partition int32) {
+	for _, t := range p.cfg.Taggers {
+		if st, ok := t.(tag.Stateful); ok {
+			st.Revoke(topic, partition)
+		}
+	}
 }

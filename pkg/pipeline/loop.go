@@ -95,6 +95,11 @@ type Config struct {
 	// The loop adds the group, topics, isolation level and transactional
 	// id itself.
 	ClientOpts []kgo.Opt
+	// StateClientOpts are the options of the short-lived clients that read
+	// the state topic: the connection options of ClientOpts without its
+	// hooks (a metrics hook registers each client it sees). Default:
+	// ClientOpts.
+	StateClientOpts []kgo.Opt
 	// Metrics to count into; nil creates unregistered ones.
 	Metrics *Metrics
 	// Logger; nil logs nothing.
@@ -131,6 +136,9 @@ func (c *Config) defaults() {
 	}
 	if c.Metrics == nil {
 		c.Metrics = NewMetrics(nil)
+	}
+	if c.StateClientOpts == nil {
+		c.StateClientOpts = c.ClientOpts
 	}
 	if c.Logger == nil {
 		c.Logger = zap.NewNop()
@@ -242,7 +250,10 @@ func (l *Loop) Run(ctx context.Context) error {
 		l.sess = sess
 		l.mu.Unlock()
 
-		err = l.startState(ctx)
+		err = sess.init(ctx)
+		if err == nil {
+			err = l.startState(ctx)
+		}
 		if err == nil {
 			err = l.consume(ctx, sess)
 		}

@@ -14,6 +14,8 @@ import (
 // and then commits the offsets.
 type session interface {
 	client() *kgo.Client
+	// init readies the session before its first poll.
+	init(ctx context.Context) error
 	poll(ctx context.Context, max int) kgo.Fetches
 	begin() error
 	produce(ctx context.Context, r *kgo.Record, promise func(*kgo.Record, error))
@@ -37,6 +39,19 @@ func newTxnSession(opts []kgo.Opt) (*txnSession, error) {
 }
 
 func (t *txnSession) client() *kgo.Client { return t.s.Client() }
+
+// init fences the previous incarnation of the worker before the group
+// hands out any partition: loading the producer id aborts the transaction
+// a crashed worker left open. Without it the new consumer would wait for
+// that transaction's offsets to become stable, and the transaction would
+// only end when it timed out, since the producer id is otherwise loaded
+// at the first produce, after the first poll.
+func (t *txnSession) init(ctx context.Context) error {
+	if _, _, err := t.s.Client().ProducerID(ctx); err != nil {
+		return fmt.Errorf("unable to initialise the transactional producer: %w", err)
+	}
+	return nil
+}
 
 func (t *txnSession) poll(ctx context.Context, max int) kgo.Fetches {
 	return t.s.PollRecords(ctx, max)
@@ -70,6 +85,8 @@ func newAlosSession(opts []kgo.Opt) (*alosSession, error) {
 }
 
 func (a *alosSession) client() *kgo.Client { return a.cl }
+
+func (a *alosSession) init(context.Context) error { return nil }
 
 func (a *alosSession) poll(ctx context.Context, max int) kgo.Fetches {
 	return a.cl.PollRecords(ctx, max)

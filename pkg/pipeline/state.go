@@ -217,7 +217,7 @@ var errStateTopic = errors.New("state topic not found")
 func (l *Loop) restore(ctx context.Context, st Stateful, tp topicPartition) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, l.cfg.RestoreTimeout)
 	defer cancel()
-	adm, err := kgo.NewClient(l.cfg.ClientOpts...)
+	adm, err := kgo.NewClient(l.cfg.StateClientOpts...)
 	if err != nil {
 		return 0, err
 	}
@@ -288,7 +288,7 @@ func (l *Loop) readState(ctx context.Context, sp int32, end int64, tp topicParti
 	if end <= 0 {
 		return 0, nil
 	}
-	opts := append([]kgo.Opt{}, l.cfg.ClientOpts...)
+	opts := append([]kgo.Opt{}, l.cfg.StateClientOpts...)
 	opts = append(opts,
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{
 			l.cfg.StateTopic: {sp: kgo.NewOffset().AtStart()},
@@ -366,7 +366,7 @@ func (p statePartitioner) ForTopic(topic string) kgo.TopicPartitioner {
 
 // countStatePartitions returns how many partitions the state topic has.
 func (l *Loop) countStatePartitions(ctx context.Context) (int, error) {
-	cl, err := kgo.NewClient(l.cfg.ClientOpts...)
+	cl, err := kgo.NewClient(l.cfg.StateClientOpts...)
 	if err != nil {
 		return 0, err
 	}

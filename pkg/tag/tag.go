@@ -8,6 +8,7 @@ package tag
 
 import (
 	"context"
+	"iter"
 
 	"github.com/streamtriage/triage/pkg/record"
 )
@@ -30,6 +31,25 @@ type Tagger interface {
 // an explainer need not read the entity's history itself.
 type Baseliner interface {
 	Baselines(entity string) []record.Baseline
+}
+
+// Stateful is implemented by taggers whose state must survive restarts and
+// rebalances. State is kept by input partition (the Provenance of the
+// records tagged): the worker checkpoints it in the transaction of the
+// records that changed it, restores it when the partition is assigned, and
+// has it dropped when the partition goes. The methods are called from the
+// goroutine that calls Tag.
+type Stateful interface {
+	// Checkpoint emits what changed since the last call; a nil value
+	// deletes the key.
+	Checkpoint(emit func(topic string, partition int32, key string, value []byte))
+	// Restore replaces the state of a partition with entries in the order
+	// they were written; a later value of a key replaces an earlier one,
+	// and a nil value deletes it. It also forgets the partition's changes
+	// not yet checkpointed.
+	Restore(topic string, partition int32, entries iter.Seq2[string, []byte]) error
+	// Revoke drops the state of a partition.
+	Revoke(topic string, partition int32)
 }
 
 // PassThrough is a tagger that adds nothing. It lets the worker run end to

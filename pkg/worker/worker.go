@@ -19,8 +19,10 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 	"go.uber.org/zap"
 
+	"github.com/streamtriage/triage/pkg/anomaly"
 	"github.com/streamtriage/triage/pkg/codec"
 	"github.com/streamtriage/triage/pkg/config"
+	"github.com/streamtriage/triage/pkg/detect"
 	"github.com/streamtriage/triage/pkg/enrich"
 	"github.com/streamtriage/triage/pkg/httpserver"
 	"github.com/streamtriage/triage/pkg/kafkaclient"
@@ -54,7 +56,8 @@ func New(cfg config.Config, log *zap.Logger) (*Worker, error) {
 	if err != nil {
 		return nil, err
 	}
-	copts = append(copts, kgo.WithHooks(kafkaclient.Metrics(w.reg, "kgo")))
+	stateOpts := copts
+	copts = append(copts[:len(copts):len(copts)], kgo.WithHooks(kafkaclient.Metrics(w.reg, "kgo")))
 	copts = append(copts, groupOpts(cfg)...)
 
 	if cfg.SchemaRegistry.URL != "" {
@@ -94,7 +97,14 @@ func New(cfg config.Config, log *zap.Logger) (*Worker, error) {
 		}
 		taggers = append(taggers, rules)
 	}
-	proc, err := enrich.New(enrich.Config{
+	if cfg.Anomaly.Enabled {
+		an, err := anomalyTagger(cfg.Anomaly, w.reg)
+		if err != nil {
+			return nil, err
+		}
+		taggers = append(taggers, an)
+	}
+	ep, err := enrich.New(enrich.Config{
 		Decoder:         dec,
 		Encoder:         enc,
 		Taggers:         taggers,
@@ -107,12 +117,23 @@ func New(cfg config.Config, log *zap.Logger) (*Worker, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The processor is handed to the loop as stateful only when a tagger
+	// keeps state, so a worker without detectors needs no state topic.
+	var proc pipeline.Processor = ep
+	stateTopic := ""
+	if ep.Stateful() {
+		stateTopic = cfg.Output.StateTopic
+	} else {
+		proc = struct{ stagedRecycler }{ep}
+	}
 
 	w.loop, err = pipeline.New(pipeline.Config{
 		Topics:          cfg.Input.Topics,
 		Group:           cfg.Input.Group,
 		WorkerID:        cfg.WorkerID,
 		DeadLetterTopic: cfg.Output.DeadLetterTopic,
+		StateTopic:      stateTopic,
+		StateClientOpts: stateOpts,
 		AtLeastOnce:     cfg.Output.Delivery == config.AtLeastOnce,
 		MaxRecordBytes:  cfg.Input.MaxRecordBytes,
 		MaxPollRecords:  cfg.Input.MaxPollRecords,
@@ -127,6 +148,26 @@ func New(cfg config.Config, log *zap.Logger) (*Worker, error) {
 		w.http = httpserver.New(cfg.HTTP.Listen, w.reg, w.loop.Ready, log.Named("http"))
 	}
 	return w, nil
+}
+
+// stagedRecycler is what the loop sees of a processor whose taggers keep
+// no state.
+type stagedRecycler interface {
+	pipeline.Staged
+	pipeline.Recycler
+}
+
+// anomalyTagger builds the anomaly tagger from its config section.
+func anomalyTagger(c config.Anomaly, reg prometheus.Registerer) (*anomaly.Tagger, error) {
+	dc := detect.DefaultConfig()
+	dc.Threshold, dc.Warmup, dc.Hold = c.Threshold, c.Warmup, c.Hold
+	dc.HoldFactor = c.Threshold // during a hold, only a score of 1 flags again
+	return anomaly.New(anomaly.Config{
+		Detector: dc,
+		MaxBytes: c.MaxMemoryBytes,
+		Lateness: c.Lateness,
+		Metrics:  c.Metrics,
+	}, reg)
 }
 
 // Ready reports whether the worker has joined its group and is processing.

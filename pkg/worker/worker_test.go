@@ -44,6 +44,8 @@ func testConfig(t *testing.T, c *kafkatest.Cluster) config.Config {
 	cfg.Output.EnrichedTopic = c.Topic(t, "enriched", 2, nil)
 	cfg.Output.EscalationTopic = c.Topic(t, "escalations", 2, nil)
 	cfg.Output.DeadLetterTopic = c.Topic(t, "dlq", 1, nil)
+	compact := "compact"
+	cfg.Output.StateTopic = c.Topic(t, "state", 2, map[string]*string{"cleanup.policy": &compact})
 	cfg.HTTP.Listen = ""
 	above := 400.0
 	cfg.Rules = []config.Rule{{Metric: "latency_ms", Above: &above}}

@@ -1,0 +1,19 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+)
+
+// runEval dispatches "triage eval classifier" and "triage eval anomaly".
+func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "anomaly":
+			return runEvalAnomaly(ctx, args[1:], stdout, stderr)
+		}
+	}
+	fmt.Fprintln(stderr, "Usage: triage eval anomaly --data DIR --windows FILE --profiles FILE")
+	return errUsage
+}
