@@ -186,7 +186,9 @@ type Output struct {
 	// StateTopic keeps the detectors' state by input partition, written in
 	// the transactions of the outputs it reflects and read back when a
 	// partition is assigned. Create it with cleanup.policy=compact and as
-	// many partitions as the input topic. Default: events.state.
+	// many partitions as the input topic, and do not add partitions to it
+	// later: the state of input partition p is in its partition p modulo
+	// its count. Default: events.state.
 	StateTopic string `yaml:"state_topic"`
 }
 
