@@ -23,6 +23,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"worker", "run the worker: consume, tag, produce enriched records", runWorker},
+		{"explainer", "explain escalations: incidents, an LLM or the heuristic, exactly once", runExplainer},
 		{"demo", "run the worker on an embedded broker with a generated stream", runDemo},
 		{"detect", "score a timestamp,value series with the worker's anomaly detector", runDetect},
 		{"eval", "measure a model: triage eval anomaly [flags]", runEval},
@@ -80,7 +81,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "Usage: triage COMMAND [flags]")
 	fmt.Fprintln(w)
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Run 'triage COMMAND -h' for a command's flags.")

@@ -6,8 +6,9 @@
 // Every scalar, list and duration field has an environment variable named
 // by its yaml keys joined with "_", upper-cased and prefixed with TRIAGE_:
 // kafka.sasl.password is TRIAGE_KAFKA_SASL_PASSWORD. Lists are
-// comma-separated and durations use Go syntax (45s, 1m30s). Rules and
-// input.mapping.metric_fields can only be set in the file.
+// comma-separated and durations use Go syntax (45s, 1m30s). Rules,
+// input.mapping.metric_fields and explainer.redact_patterns can only be set
+// in the file.
 package config
 
 import "time"
@@ -56,6 +57,7 @@ type Config struct {
 	Input          Input          `yaml:"input"`
 	Output         Output         `yaml:"output"`
 	Anomaly        Anomaly        `yaml:"anomaly"`
+	Explainer      Explainer      `yaml:"explainer"`
 	Rules          []Rule         `yaml:"rules"`
 	HTTP           HTTP           `yaml:"http"`
 	Log            Log            `yaml:"log"`
@@ -237,4 +239,79 @@ type Log struct {
 	Level string `yaml:"level"`
 	// Format: json, console, or auto (console on a terminal). Default: auto.
 	Format string `yaml:"format"`
+}
+
+// Explainer configures "triage explainer", which reads the escalation topic
+// (output.escalation_topic), groups escalations into incidents and writes
+// one explanation per incident, from a model or from its heuristic.
+type Explainer struct {
+	// Group is the explainer's consumer group. Default: triage-explainer.
+	Group string `yaml:"group"`
+	// ExplanationsTopic gets the explanations. Default: events.explanations.
+	ExplanationsTopic string `yaml:"explanations_topic"`
+	// StateTopic keeps the open incidents by escalation partition, like
+	// output.state_topic: compacted, as many partitions as the escalation
+	// topic. Default: events.explainer-state.
+	StateTopic string `yaml:"state_topic"`
+	// HTTPListen is the explainer's /metrics, /healthz and /readyz
+	// listener; empty disables it. Default: 127.0.0.1:9465.
+	HTTPListen string `yaml:"http_listen"`
+	// Window is the event-time gap within which an escalation joins an
+	// incident of its entity, or of entities that moved the same way.
+	// Default: 5m.
+	Window time.Duration `yaml:"window"`
+	// Debounce is how long an incident waits after its first escalation
+	// before it is explained, so one explanation covers the burst.
+	// Default: 10s.
+	Debounce time.Duration `yaml:"debounce"`
+	// UpdateInterval is the least time between two explanations of one
+	// incident that goes on. Default: 5m.
+	UpdateInterval time.Duration `yaml:"update_interval"`
+	// PromptMaxTokens bounds the prompt; what does not fit is summarised.
+	// Default: 3000.
+	PromptMaxTokens int   `yaml:"prompt_max_tokens"`
+	Model           Model `yaml:"model"`
+	Budget          Budget `yaml:"budget"`
+	// RedactPatterns adds placeholder types (upper case, such as
+	// CUSTOMER_ID) and the regular expressions they replace to the built-in
+	// redaction of emails, phones, card numbers, IBANs and IP addresses.
+	// File only. Default: none.
+	RedactPatterns map[string]string `yaml:"redact_patterns"`
+}
+
+// Model is the OpenAI-compatible chat completions server the explainer
+// asks. Without a base URL every explanation is the heuristic one.
+type Model struct {
+	// BaseURL is the API root before /chat/completions, such as
+	// http://localhost:11434/v1 for Ollama. Default: empty (no model).
+	BaseURL string `yaml:"base_url"`
+	// Name of the model; required with a base URL.
+	Name string `yaml:"name"`
+	// APIKeyEnv names the environment variable with the API key; unset
+	// means no key, as local servers need. Default: OPENAI_API_KEY.
+	APIKeyEnv string `yaml:"api_key_env"`
+	// APIKeyFile holds the API key; it wins over APIKeyEnv.
+	APIKeyFile string `yaml:"api_key_file"`
+	// Timeout of one attempt of one call. Default: 60s.
+	Timeout time.Duration `yaml:"timeout"`
+	// Output is how the answer is shaped: json_schema, json_object or none;
+	// a server that refuses one is asked in the next. Default: json_schema.
+	Output string `yaml:"output"`
+	// MaxAttempts bounds the tries of one call (429, 5xx, timeouts).
+	// Default: 3.
+	MaxAttempts int `yaml:"max_attempts"`
+	// MaxConcurrent bounds the calls in flight. Default: 2.
+	MaxConcurrent int `yaml:"max_concurrent"`
+	// MaxOutputTokens bounds each answer. Default: 800.
+	MaxOutputTokens int `yaml:"max_output_tokens"`
+}
+
+// Budget bounds what the model may spend; 0 is no limit.
+type Budget struct {
+	TokensPerMinute int64   `yaml:"tokens_per_minute"`
+	TokensPerDay    int64   `yaml:"tokens_per_day"`
+	CostPerDayUSD   float64 `yaml:"cost_per_day_usd"`
+	// Prices in US dollars per 1000 tokens, to record each call's cost.
+	InputPricePer1K  float64 `yaml:"input_price_per_1k"`
+	OutputPricePer1K float64 `yaml:"output_price_per_1k"`
 }

@@ -37,6 +37,9 @@ func TestExampleFileIsDefault(t *testing.T) {
 	if len(got.Anomaly.Metrics) == 0 {
 		got.Anomaly.Metrics = nil
 	}
+	if len(got.Explainer.RedactPatterns) == 0 {
+		got.Explainer.RedactPatterns = nil
+	}
 
 	if want := Default(); !reflect.DeepEqual(got, want) {
 		t.Errorf("got the example differing from Default:\n%s", diffLines(got, want))

@@ -40,6 +40,7 @@ func (c Config) Validate() error {
 	c.Input.validate(&p)
 	c.Output.validate(&p, c.Input.Topics)
 	c.Anomaly.validate(&p)
+	c.Explainer.validate(&p, c.Output)
 	for i, r := range c.Rules {
 		r.validate(&p, i)
 	}
@@ -314,5 +315,69 @@ func (a Anomaly) validate(p *problems) {
 		if strings.TrimSpace(m) == "" {
 			p.add("anomaly.metrics[%d] is empty; want a metric name", i)
 		}
+	}
+}
+
+func (e Explainer) validate(p *problems, o Output) {
+	if strings.TrimSpace(e.Group) == "" {
+		p.add("explainer.group is empty; want a consumer group name")
+	}
+	for _, t := range []struct{ field, name string }{
+		{"explainer.explanations_topic", e.ExplanationsTopic},
+		{"explainer.state_topic", e.StateTopic},
+	} {
+		if !topicName(p, t.field, t.name) {
+			continue
+		}
+		if t.name == o.EscalationTopic || t.name == o.EnrichedTopic ||
+			t.name == o.DeadLetterTopic || t.name == o.StateTopic {
+			p.add("%s %q is also a worker output topic; want a topic of its own", t.field, t.name)
+		}
+	}
+	if e.ExplanationsTopic == e.StateTopic {
+		p.add("explainer.state_topic %q is also explainer.explanations_topic; want distinct topics",
+			e.StateTopic)
+	}
+	for _, d := range []struct {
+		field string
+		v     time.Duration
+	}{
+		{"explainer.window", e.Window},
+		{"explainer.debounce", e.Debounce},
+		{"explainer.update_interval", e.UpdateInterval},
+		{"explainer.model.timeout", e.Model.Timeout},
+	} {
+		if d.v <= 0 {
+			p.add("%s %v is not positive; want a duration such as 10s", d.field, d.v)
+		}
+	}
+	if e.PromptMaxTokens < 500 {
+		p.add("explainer.prompt_max_tokens %d is under 500; want room for the instructions",
+			e.PromptMaxTokens)
+	}
+	m := e.Model
+	if m.BaseURL != "" {
+		if u, err := url.Parse(m.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") ||
+			u.Host == "" {
+			p.add("explainer.model.base_url %q is not an http or https URL", m.BaseURL)
+		}
+		if strings.TrimSpace(m.Name) == "" {
+			p.add("explainer.model.name is empty; want the model to ask, with a base_url")
+		}
+	}
+	switch m.Output {
+	case "json_schema", "json_object", "none":
+	default:
+		p.add("explainer.model.output %q is not supported; want json_schema, json_object or none",
+			m.Output)
+	}
+	if m.MaxAttempts < 1 || m.MaxConcurrent < 1 || m.MaxOutputTokens < 1 {
+		p.add("explainer.model: max_attempts %d, max_concurrent %d and max_output_tokens %d "+
+			"must each be at least 1", m.MaxAttempts, m.MaxConcurrent, m.MaxOutputTokens)
+	}
+	b := e.Budget
+	if b.TokensPerMinute < 0 || b.TokensPerDay < 0 || b.CostPerDayUSD < 0 ||
+		b.InputPricePer1K < 0 || b.OutputPricePer1K < 0 {
+		p.add("explainer.budget has a negative limit or price; want 0 (none) or more")
 	}
 }

@@ -356,6 +356,17 @@ func (l *Loop) consume(ctx context.Context, sess session) error {
 			}
 			nextTick = time.Now().Add(l.cfg.TickInterval)
 		}
+		if ts, ok := l.ticker.(TickScheduler); ok {
+			// A time already past, for work a tick could not do yet, must
+			// not turn the loop into a spin.
+			now := time.Now()
+			if at, ok := ts.NextTick(now); ok && at.Before(nextTick) {
+				nextTick = at
+				if soonest := now.Add(minTickGap); nextTick.Before(soonest) {
+					nextTick = soonest
+				}
+			}
+		}
 	}
 }
 

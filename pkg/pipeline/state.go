@@ -62,6 +62,19 @@ type Ticker interface {
 	Tick(ctx context.Context, now time.Time) ([]*kgo.Record, error)
 }
 
+// minTickGap is the least time between two ticks that a TickScheduler
+// asks for.
+const minTickGap = 10 * time.Millisecond
+
+// TickScheduler is implemented by a Ticker that knows when its next Tick
+// has work: an incident whose debounce ends. The loop then ticks at that
+// time when it comes before Config.TickInterval has passed. NextTick is
+// called on the loop's goroutine after each batch and tick; false means no
+// work is scheduled.
+type TickScheduler interface {
+	NextTick(now time.Time) (time.Time, bool)
+}
+
 // topicPartition names an input partition.
 type topicPartition struct {
 	topic     string

@@ -39,6 +39,9 @@ type Worker struct {
 	http     *httpserver.Server
 	Metrics  *pipeline.Metrics // the loop's metrics, registered on /metrics
 	Registry *sr.Client        // nil when no schema registry is configured
+
+	what    string   // "worker" or "explainer", for logs
+	closers []func() // run when Run returns, in order
 }
 
 // New assembles a worker from cfg, which must be valid (config.Load
@@ -47,7 +50,7 @@ func New(cfg config.Config, log *zap.Logger) (*Worker, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	w := &Worker{cfg: cfg, log: log, reg: prometheus.NewRegistry()}
+	w := &Worker{cfg: cfg, log: log, reg: prometheus.NewRegistry(), what: "worker"}
 	w.reg.MustRegister(collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	w.Metrics = pipeline.NewMetrics(w.reg)
@@ -185,6 +188,11 @@ func (w *Worker) HTTPAddr() string {
 // Run starts the HTTP listener and the loop, and returns when ctx is
 // cancelled and the loop has finished its open batch and left the group.
 func (w *Worker) Run(ctx context.Context) error {
+	defer func() {
+		for _, c := range w.closers {
+			c()
+		}
+	}()
 	if w.http != nil {
 		if err := w.http.Start(); err != nil {
 			return err
@@ -197,14 +205,18 @@ func (w *Worker) Run(ctx context.Context) error {
 			}
 		}()
 	}
-	w.log.Info("worker starting",
+	topics, group := w.cfg.Input.Topics, w.cfg.Input.Group
+	if w.what == "explainer" {
+		topics, group = []string{w.cfg.Output.EscalationTopic}, w.cfg.Explainer.Group
+	}
+	w.log.Info(w.what+" starting",
 		zap.String("worker_id", w.cfg.WorkerID),
-		zap.Strings("topics", w.cfg.Input.Topics),
-		zap.String("group", w.cfg.Input.Group),
+		zap.Strings("topics", topics),
+		zap.String("group", group),
 		zap.String("delivery", w.cfg.Output.Delivery),
 		zap.String("http", w.HTTPAddr()))
 	err := w.loop.Run(ctx)
-	w.log.Info("worker stopped")
+	w.log.Info(w.what + " stopped")
 	return err
 }
 
