@@ -28,6 +28,10 @@ func commands() []command {
 		{"detect", "score a timestamp,value series with the worker's anomaly detector", runDetect},
 		{"eval", "measure a model: triage eval anomaly [flags]", runEval},
 		{"config", "check a configuration file: triage config check FILE", runConfig},
+		{"produce", "write events from a JSON-lines or CSV file or the generator", runProduce},
+		{"tail", "print the records of triage topics, decoded: triage tail TOPIC", runTail},
+		{"topics", "create or list the topics of a configuration: triage topics create|list",
+			runTopics},
 		{"version", "print the version", runVersion},
 	}
 }
