@@ -7,7 +7,7 @@ GOTESTFLAGS ?=
 BIN := bin/triage
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: build test test-short test-race test-kafka bench lint demo kafka-up kafka-down clean
+.PHONY: build test test-short test-race test-kafka bench fuzz lint demo kafka-up kafka-down clean
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/triage
@@ -34,6 +34,13 @@ test-kafka: kafka-up
 bench:
 	$(GO) test -run '^$$' -bench WorkerVsCopy -benchtime 300000x -count 3 ./pkg/worker/
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/codec/
+
+# Each fuzz target of the decoders for FUZZTIME, starting from the seeds in
+# the tests and the corpus in pkg/codec/testdata/fuzz.
+FUZZTIME ?= 15s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./pkg/codec/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeEvent$$' -fuzztime $(FUZZTIME) ./pkg/codec/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); \
