@@ -269,8 +269,8 @@ type Explainer struct {
 	UpdateInterval time.Duration `yaml:"update_interval"`
 	// PromptMaxTokens bounds the prompt; what does not fit is summarised.
 	// Default: 3000.
-	PromptMaxTokens int   `yaml:"prompt_max_tokens"`
-	Model           Model `yaml:"model"`
+	PromptMaxTokens int    `yaml:"prompt_max_tokens"`
+	Model           Model  `yaml:"model"`
 	Budget          Budget `yaml:"budget"`
 	// RedactPatterns adds placeholder types (upper case, such as
 	// CUSTOMER_ID) and the regular expressions they replace to the built-in
