@@ -118,7 +118,7 @@ func checkRecycling(t *testing.T, c *kafkatest.Cluster, atLeastOnce bool) {
 		cfg.AtLeastOnce = atLeastOnce
 		cfg.ClientOpts = append(cfg.ClientOpts, kgo.WithHooks(proc))
 	})
-	got := c.ReadAll(t, lt.out, n, 5*time.Second)
+	got := c.ReadAll(t, lt.out, n, time.Minute)
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
