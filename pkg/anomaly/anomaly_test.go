@@ -117,7 +117,8 @@ func TestRestoredTaggerContinuesAsTheOriginal(t *testing.T) {
 	if err := restored.Restore("events", 1, entries); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := restored.store.Get(restored.part(partKey{"events", 0}).prefix + "api\x00latency_ms"); ok {
+	other := restored.part(partKey{"events", 0}).prefix + "api\x00latency_ms"
+	if _, ok := restored.store.Get(other); ok {
 		t.Error("got partition 0's series restored from partition 1's entries")
 	}
 	for i := 300; i < len(vals); i++ {
