@@ -56,6 +56,7 @@ type Config struct {
 	SchemaRegistry SchemaRegistry `yaml:"schema_registry"`
 	Input          Input          `yaml:"input"`
 	Output         Output         `yaml:"output"`
+	Classifier     Classifier     `yaml:"classifier"`
 	Anomaly        Anomaly        `yaml:"anomaly"`
 	Explainer      Explainer      `yaml:"explainer"`
 	Rules          []Rule         `yaml:"rules"`
@@ -194,6 +195,24 @@ type Output struct {
 	StateTopic string `yaml:"state_topic"`
 }
 
+// Classifier is the text classifier the worker runs on every record's text:
+// a model file written by "triage train".
+type Classifier struct {
+	// Model is the model file; empty runs no classifier. Default: empty.
+	Model string `yaml:"model"`
+	// ReloadInterval is how often the model file is checked; a changed
+	// file is loaded and swapped in without a restart, records in flight
+	// finishing on the old model. 0 never reloads. Default: 30s.
+	ReloadInterval time.Duration `yaml:"reload_interval"`
+	// MaxTextBytes is the length past which a text is cut before it is
+	// classified (counted in a metric). Default: 4096.
+	MaxTextBytes int `yaml:"max_text_bytes"`
+	// Threshold, when above 0, replaces the confidence threshold stored in
+	// the model: records below it are escalated as "low confidence".
+	// Default: 0 (the model's).
+	Threshold float64 `yaml:"threshold"`
+}
+
 // Anomaly configures the online anomaly detectors: one per entity and
 // metric, learning from the records' event time.
 type Anomaly struct {
@@ -217,6 +236,13 @@ type Anomaly struct {
 	// MaxMemoryBytes bounds the detectors' memory; the least recently
 	// updated series is forgotten first. Default: 268435456 (256 MiB).
 	MaxMemoryBytes int64 `yaml:"max_memory_bytes"`
+	// SurgeBucket is the event-time bucket in which the records of each
+	// classifier label are counted to find surges; with a classifier only.
+	// Default: 1m.
+	SurgeBucket time.Duration `yaml:"surge_bucket"`
+	// SurgeSigmas is how many Poisson deviations above its expected count
+	// a bucket must be to be a surge. Default: 4.
+	SurgeSigmas float64 `yaml:"surge_sigmas"`
 }
 
 // Rule flags a record whose metric crosses a threshold. Exactly one of

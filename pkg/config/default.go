@@ -47,7 +47,13 @@ func Default() Config {
 			RecentEvents:    5,
 			StateTopic:      "events.state",
 		},
+		Classifier: Classifier{
+			ReloadInterval: 30 * time.Second,
+			MaxTextBytes:   4096,
+		},
 		Anomaly: Anomaly{
+			SurgeBucket:    time.Minute,
+			SurgeSigmas:    4,
 			Enabled:        true,
 			Threshold:      0.3,
 			Warmup:         150,

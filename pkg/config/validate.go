@@ -39,6 +39,7 @@ func (c Config) Validate() error {
 	c.SchemaRegistry.validate(&p)
 	c.Input.validate(&p)
 	c.Output.validate(&p, c.Input.Topics)
+	c.Classifier.validate(&p)
 	c.Anomaly.validate(&p)
 	c.Explainer.validate(&p, c.Output)
 	for i, r := range c.Rules {
@@ -315,6 +316,26 @@ func (a Anomaly) validate(p *problems) {
 		if strings.TrimSpace(m) == "" {
 			p.add("anomaly.metrics[%d] is empty; want a metric name", i)
 		}
+	}
+	if a.SurgeBucket < time.Second {
+		p.add("anomaly.surge_bucket %v is under 1s; want a duration such as 1m", a.SurgeBucket)
+	}
+	if !(a.SurgeSigmas > 0) {
+		p.add("anomaly.surge_sigmas %v is not positive; want a number such as 4", a.SurgeSigmas)
+	}
+}
+
+func (c Classifier) validate(p *problems) {
+	if c.ReloadInterval < 0 {
+		p.add("classifier.reload_interval %v is negative; want 0 (never) or a duration",
+			c.ReloadInterval)
+	}
+	if c.MaxTextBytes < 1 {
+		p.add("classifier.max_text_bytes %d is too small; want at least 1", c.MaxTextBytes)
+	}
+	if c.Threshold < 0 || c.Threshold >= 1 {
+		p.add("classifier.threshold %v is out of range; want 0 (the model's) or a "+
+			"confidence in (0, 1)", c.Threshold)
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/streamtriage/triage/pkg/anomaly"
+	"github.com/streamtriage/triage/pkg/classify"
 	"github.com/streamtriage/triage/pkg/codec"
 	"github.com/streamtriage/triage/pkg/config"
 	"github.com/streamtriage/triage/pkg/detect"
@@ -42,6 +43,10 @@ type Worker struct {
 
 	what    string   // "worker" or "explainer", for logs
 	closers []func() // run when Run returns, in order
+
+	// models, when the worker runs a classifier, holds its model; Run
+	// watches the file for a new one.
+	models *classify.Holder
 }
 
 // New assembles a worker from cfg, which must be valid (config.Load
@@ -93,6 +98,13 @@ func New(cfg config.Config, log *zap.Logger) (*Worker, error) {
 	}
 
 	taggers := []tag.Tagger{tag.PassThrough{}}
+	if cfg.Classifier.Model != "" {
+		ct, err := w.classifier(cfg.Classifier)
+		if err != nil {
+			return nil, err
+		}
+		taggers = append(taggers, ct)
+	}
 	if len(cfg.Rules) > 0 {
 		rules, err := tag.NewRules(cfg.Rules)
 		if err != nil {
@@ -106,6 +118,16 @@ func New(cfg config.Config, log *zap.Logger) (*Worker, error) {
 			return nil, err
 		}
 		taggers = append(taggers, an)
+		if cfg.Classifier.Model != "" {
+			surge, err := anomaly.NewSurge(anomaly.SurgeConfig{
+				Bucket: cfg.Anomaly.SurgeBucket,
+				Sigmas: cfg.Anomaly.SurgeSigmas,
+			}, w.reg)
+			if err != nil {
+				return nil, err
+			}
+			taggers = append(taggers, surge)
+		}
 	}
 	ep, err := enrich.New(enrich.Config{
 		Decoder:         dec,
@@ -153,6 +175,44 @@ func New(cfg config.Config, log *zap.Logger) (*Worker, error) {
 	return w, nil
 }
 
+// classifier loads the model file and returns the classifier's tagger.
+func (w *Worker) classifier(c config.Classifier) (*classify.Tagger, error) {
+	h, err := classify.LoadHolder(c.Model)
+	if err != nil {
+		return nil, fmt.Errorf("unable to load the classifier: %w", err)
+	}
+	t, err := classify.NewTagger(h, classify.TaggerConfig{
+		MaxTextBytes: c.MaxTextBytes,
+		Threshold:    c.Threshold,
+	}, w.reg)
+	if err != nil {
+		return nil, err
+	}
+	if c.ReloadInterval > 0 {
+		w.models = h
+	}
+	m := h.Model()
+	w.log.Info("classifier loaded", zap.String("model", c.Model),
+		zap.String("version", m.Version()), zap.Int("labels", len(m.Labels())),
+		zap.Float64("threshold", m.Threshold()))
+	return t, nil
+}
+
+// watchModel reloads the classifier's model file whenever it changes,
+// until ctx ends. A file that does not load leaves the running model in
+// place.
+func (w *Worker) watchModel(ctx context.Context) {
+	_ = w.models.Watch(ctx, w.cfg.Classifier.ReloadInterval, func(m *classify.Model, err error) {
+		if err != nil {
+			w.log.Warn("classifier model not reloaded; the running one stays",
+				zap.String("model", w.cfg.Classifier.Model), zap.Error(err))
+			return
+		}
+		w.log.Info("classifier model reloaded", zap.String("model", w.cfg.Classifier.Model),
+			zap.String("version", m.Version()))
+	})
+}
+
 // stagedRecycler is what the loop sees of a processor whose taggers keep
 // no state.
 type stagedRecycler interface {
@@ -193,6 +253,18 @@ func (w *Worker) Run(ctx context.Context) error {
 			c()
 		}
 	}()
+	if w.models != nil {
+		wctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			w.watchModel(wctx)
+		}()
+		defer func() {
+			cancel()
+			<-done
+		}()
+	}
 	if w.http != nil {
 		if err := w.http.Start(); err != nil {
 			return err
