@@ -4,16 +4,11 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 
-	"github.com/streamtriage/triage/pkg/codec"
 	"github.com/streamtriage/triage/pkg/config"
 	"github.com/streamtriage/triage/pkg/explain"
 	"github.com/streamtriage/triage/pkg/httpserver"
-	"github.com/streamtriage/triage/pkg/kafkaclient"
 	"github.com/streamtriage/triage/pkg/pipeline"
 )
 
@@ -22,43 +17,14 @@ import (
 // committed, whose processor groups escalations into incidents and writes
 // one explanation per incident to explainer.explanations_topic, exactly
 // once, with its open incidents kept in explainer.state_topic. It opens no
-// connection; Run does. Close releases the explanations in flight.
+// connection; Run does, and releases the explanations in flight when it
+// returns.
 func NewExplainer(cfg config.Config, log *zap.Logger) (*Worker, error) {
-	if log == nil {
-		log = zap.NewNop()
-	}
-	w := &Worker{cfg: cfg, log: log, reg: prometheus.NewRegistry()}
-	w.reg.MustRegister(collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	w.Metrics = pipeline.NewMetrics(w.reg)
-
-	copts, err := kafkaclient.Options(cfg.Kafka, log.Named("kafka"))
+	w, p, err := assemble(cfg, log, "explainer", nil)
 	if err != nil {
 		return nil, err
 	}
-	stateOpts := copts
-	copts = append(copts[:len(copts):len(copts)],
-		kgo.WithHooks(kafkaclient.Metrics(w.reg, "kgo")))
-	copts = append(copts, groupOpts(cfg)...)
-
-	if cfg.SchemaRegistry.URL != "" {
-		w.Registry, err = registryClient(cfg.SchemaRegistry)
-		if err != nil {
-			return nil, err
-		}
-	}
-	dec, err := codec.NewDecoder(codec.DecoderOptions{
-		Registry: w.Registry,
-		Mapping:  cfg.Input.Mapping,
-		Logger:   log.Named("codec"),
-	})
-	if err != nil {
-		return nil, err
-	}
-	enc, err := codec.NewEncoder(codec.EncoderOptions{Registry: w.Registry})
-	if err != nil {
-		return nil, err
-	}
+	log = w.log
 
 	exp, err := explain.NewExplainer(explainConfig(cfg.Explainer), explain.Options{
 		Metrics: explain.NewMetrics(w.reg),
@@ -69,7 +35,7 @@ func NewExplainer(cfg config.Config, log *zap.Logger) (*Worker, error) {
 	}
 	svc := explain.NewService(explainConfig(cfg.Explainer), exp)
 	w.closers = append(w.closers, svc.Close)
-	proc := explain.NewProcessor(svc, dec, enc, cfg.Explainer.ExplanationsTopic)
+	proc := explain.NewProcessor(svc, p.dec, p.enc, cfg.Explainer.ExplanationsTopic)
 
 	w.loop, err = pipeline.New(pipeline.Config{
 		Topics:          []string{cfg.Output.EscalationTopic},
@@ -77,11 +43,11 @@ func NewExplainer(cfg config.Config, log *zap.Logger) (*Worker, error) {
 		WorkerID:        cfg.WorkerID,
 		DeadLetterTopic: cfg.Output.DeadLetterTopic,
 		StateTopic:      cfg.Explainer.StateTopic,
-		StateClientOpts: stateOpts,
+		StateClientOpts: p.stateOpts,
 		AtLeastOnce:     cfg.Output.Delivery == config.AtLeastOnce,
 		MaxRecordBytes:  config.MaxRecordBytesLimit,
 		MaxPollRecords:  cfg.Input.MaxPollRecords,
-		ClientOpts:      copts,
+		ClientOpts:      p.copts,
 		Metrics:         w.Metrics,
 		Logger:          log.Named("pipeline"),
 	}, proc)

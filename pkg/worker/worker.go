@@ -52,50 +52,11 @@ type Worker struct {
 // New assembles a worker from cfg, which must be valid (config.Load
 // validates). It opens no connection; Run does.
 func New(cfg config.Config, log *zap.Logger) (*Worker, error) {
-	if log == nil {
-		log = zap.NewNop()
-	}
-	w := &Worker{cfg: cfg, log: log, reg: prometheus.NewRegistry(), what: "worker"}
-	w.reg.MustRegister(collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	w.Metrics = pipeline.NewMetrics(w.reg)
-
-	copts, err := kafkaclient.Options(cfg.Kafka, log.Named("kafka"))
+	w, p, err := assemble(cfg, log, "worker", cfg.Input.SchemaFiles)
 	if err != nil {
 		return nil, err
 	}
-	stateOpts := copts
-	copts = append(copts[:len(copts):len(copts)], kgo.WithHooks(kafkaclient.Metrics(w.reg, "kgo")))
-	copts = append(copts, groupOpts(cfg)...)
-
-	if cfg.SchemaRegistry.URL != "" {
-		w.Registry, err = registryClient(cfg.SchemaRegistry)
-		if err != nil {
-			return nil, err
-		}
-	}
-
-	var extra []string
-	for _, f := range cfg.Input.SchemaFiles {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return nil, fmt.Errorf("unable to read schema file: %w", err)
-		}
-		extra = append(extra, string(b))
-	}
-	dec, err := codec.NewDecoder(codec.DecoderOptions{
-		Schemas:  extra,
-		Registry: w.Registry,
-		Mapping:  cfg.Input.Mapping,
-		Logger:   log.Named("codec"),
-	})
-	if err != nil {
-		return nil, err
-	}
-	enc, err := codec.NewEncoder(codec.EncoderOptions{Registry: w.Registry})
-	if err != nil {
-		return nil, err
-	}
+	log = w.log
 
 	taggers := []tag.Tagger{tag.PassThrough{}}
 	if cfg.Classifier.Model != "" {
@@ -130,8 +91,8 @@ func New(cfg config.Config, log *zap.Logger) (*Worker, error) {
 		}
 	}
 	ep, err := enrich.New(enrich.Config{
-		Decoder:         dec,
-		Encoder:         enc,
+		Decoder:         p.dec,
+		Encoder:         p.enc,
 		Taggers:         taggers,
 		EnrichedTopic:   cfg.Output.EnrichedTopic,
 		EscalationTopic: cfg.Output.EscalationTopic,
@@ -158,11 +119,11 @@ func New(cfg config.Config, log *zap.Logger) (*Worker, error) {
 		WorkerID:        cfg.WorkerID,
 		DeadLetterTopic: cfg.Output.DeadLetterTopic,
 		StateTopic:      stateTopic,
-		StateClientOpts: stateOpts,
+		StateClientOpts: p.stateOpts,
 		AtLeastOnce:     cfg.Output.Delivery == config.AtLeastOnce,
 		MaxRecordBytes:  cfg.Input.MaxRecordBytes,
 		MaxPollRecords:  cfg.Input.MaxPollRecords,
-		ClientOpts:      copts,
+		ClientOpts:      p.copts,
 		Metrics:         w.Metrics,
 		Logger:          log.Named("pipeline"),
 	}, proc)
@@ -211,6 +172,68 @@ func (w *Worker) watchModel(ctx context.Context) {
 		w.log.Info("classifier model reloaded", zap.String("model", w.cfg.Classifier.Model),
 			zap.String("version", m.Version()))
 	})
+}
+
+// parts are what the worker and the explainer are both assembled from.
+type parts struct {
+	copts     []kgo.Opt // the loop's client: connection, metrics hook, group
+	stateOpts []kgo.Opt // the state readers' clients: the connection alone
+	dec       *codec.Decoder
+	enc       *codec.Encoder
+}
+
+// assemble returns a Worker with its metrics registry and schema registry
+// client, and the parts its loop needs: client options, and codecs that
+// know the schemas in schemaFiles beside the built-in ones.
+func assemble(cfg config.Config, log *zap.Logger, what string, schemaFiles []string,
+) (*Worker, parts, error) {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	w := &Worker{cfg: cfg, log: log, reg: prometheus.NewRegistry(), what: what}
+	w.reg.MustRegister(collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	w.Metrics = pipeline.NewMetrics(w.reg)
+
+	var p parts
+	conn, err := kafkaclient.Options(cfg.Kafka, log.Named("kafka"))
+	if err != nil {
+		return nil, p, err
+	}
+	// A metrics hook registers every client it sees, so the short-lived
+	// clients that read the state topic go without it.
+	p.stateOpts = conn
+	p.copts = append(conn[:len(conn):len(conn)], kgo.WithHooks(kafkaclient.Metrics(w.reg, "kgo")))
+	p.copts = append(p.copts, groupOpts(cfg)...)
+
+	if cfg.SchemaRegistry.URL != "" {
+		w.Registry, err = registryClient(cfg.SchemaRegistry)
+		if err != nil {
+			return nil, p, err
+		}
+	}
+	var extra []string
+	for _, f := range schemaFiles {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, p, fmt.Errorf("unable to read schema file: %w", err)
+		}
+		extra = append(extra, string(b))
+	}
+	p.dec, err = codec.NewDecoder(codec.DecoderOptions{
+		Schemas:  extra,
+		Registry: w.Registry,
+		Mapping:  cfg.Input.Mapping,
+		Logger:   log.Named("codec"),
+	})
+	if err != nil {
+		return nil, p, err
+	}
+	p.enc, err = codec.NewEncoder(codec.EncoderOptions{Registry: w.Registry})
+	if err != nil {
+		return nil, p, err
+	}
+	return w, p, nil
 }
 
 // stagedRecycler is what the loop sees of a processor whose taggers keep
