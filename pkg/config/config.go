@@ -257,6 +257,13 @@ type Rule struct {
 type HTTP struct {
 	// Listen address; empty disables it. Default: 127.0.0.1:9464.
 	Listen string `yaml:"listen"`
+	// Token, when set, is the bearer token /metrics and /readyz require
+	// (Authorization: Bearer TOKEN), on the worker's and the explainer's
+	// listeners; /healthz stays open for liveness probes. Best given by
+	// TRIAGE_HTTP_TOKEN or TokenFile. Default: empty (no token).
+	Token string `yaml:"token"`
+	// TokenFile is read at load into Token, like SASL.PasswordFile.
+	TokenFile string `yaml:"token_file"`
 }
 
 // Log settings.

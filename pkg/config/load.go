@@ -234,16 +234,19 @@ func splitList(s string) []string {
 // secret is a password field and the file it may instead be read from.
 type secret struct {
 	path     string // yaml path of the struct holding both
+	name     string // yaml name of the secret: password or token
 	password *string
 	file     *string
 }
 
-// secrets returns the password fields of c. A test checks that every field
-// tagged password is listed here.
+// secrets returns the password and token fields of c. A test checks that
+// every field tagged password or token is listed here.
 func (c *Config) secrets() []secret {
 	return []secret{
-		{"kafka.sasl", &c.Kafka.SASL.Password, &c.Kafka.SASL.PasswordFile},
-		{"schema_registry", &c.SchemaRegistry.Password, &c.SchemaRegistry.PasswordFile},
+		{"kafka.sasl", "password", &c.Kafka.SASL.Password, &c.Kafka.SASL.PasswordFile},
+		{"schema_registry", "password", &c.SchemaRegistry.Password,
+			&c.SchemaRegistry.PasswordFile},
+		{"http", "token", &c.HTTP.Token, &c.HTTP.TokenFile},
 	}
 }
 
@@ -257,13 +260,14 @@ func (c *Config) readPasswordFiles() error {
 			continue
 		}
 		if *s.password != "" {
-			errs = append(errs, fmt.Errorf("%[1]s.password and %[1]s.password_file "+
-				"are both set; want one of them", s.path))
+			errs = append(errs, fmt.Errorf("%[1]s.%[2]s and %[1]s.%[2]s_file "+
+				"are both set; want one of them", s.path, s.name))
 			continue
 		}
 		b, err := os.ReadFile(*s.file)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("unable to read %s.password_file: %w", s.path, err))
+			errs = append(errs, fmt.Errorf("unable to read %s.%s_file: %w", s.path, s.name,
+				err))
 			continue
 		}
 		*s.password = strings.TrimRight(string(b), "\r\n")

@@ -363,6 +363,8 @@ func TestEnvNamesCoverEveryScalarField(t *testing.T) {
 		"TRIAGE_EXPLAINER_BUDGET_INPUT_PRICE_PER_1K",
 		"TRIAGE_EXPLAINER_BUDGET_OUTPUT_PRICE_PER_1K",
 		"TRIAGE_HTTP_LISTEN",
+		"TRIAGE_HTTP_TOKEN",
+		"TRIAGE_HTTP_TOKEN_FILE",
 		"TRIAGE_LOG_LEVEL",
 		"TRIAGE_LOG_FORMAT",
 	}
@@ -435,7 +437,8 @@ func TestSecretsListEveryPasswordField(t *testing.T) {
 	}
 	for _, f := range envFields(&c) {
 		if !strings.HasSuffix(f.path, "password") &&
-			!strings.HasSuffix(f.path, "password_file") {
+			!strings.HasSuffix(f.path, "password_file") &&
+			!strings.HasSuffix(f.path, "token") && !strings.HasSuffix(f.path, "token_file") {
 			continue
 		}
 		p := f.value.Addr().Interface().(*string)

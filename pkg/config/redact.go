@@ -70,3 +70,10 @@ func redactURL(s string) string {
 	}
 	return u.Redacted()
 }
+
+// String returns h with its token masked.
+func (h HTTP) String() string {
+	h.Token = mask(h.Token)
+	type fields HTTP // without the String method
+	return fmt.Sprintf("%+v", fields(h))
+}

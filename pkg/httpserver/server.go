@@ -2,12 +2,13 @@
 // for Prometheus, /healthz for liveness and /readyz for readiness. It owns
 // the listener and its lifecycle; what is measured and what ready means are
 // given to it. It should listen on 127.0.0.1 unless the operator chose
-// otherwise, as the configuration's default does: the endpoints carry no
-// authentication.
+// otherwise, as the configuration's default does; RequireToken puts
+// /metrics and /readyz behind a bearer token.
 package httpserver
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -33,6 +34,7 @@ const (
 type Server struct {
 	addr string
 	log  *zap.Logger
+	mux  *http.ServeMux
 	srv  *http.Server
 
 	mu sync.Mutex // guards ln and done
@@ -82,6 +84,7 @@ func New(addr string, reg *prometheus.Registry, ready func() error, log *zap.Log
 	return &Server{
 		addr: addr,
 		log:  log,
+		mux:  mux,
 		srv: &http.Server{
 			Handler:           mux,
 			ReadHeaderTimeout: readHeaderTimeout,
@@ -90,6 +93,24 @@ func New(addr string, reg *prometheus.Registry, ready func() error, log *zap.Log
 			ErrorLog:          zap.NewStdLog(log),
 		},
 	}
+}
+
+// RequireToken makes /metrics and /readyz answer 401 to a request without
+// the header "Authorization: Bearer token"; /healthz stays open, for
+// liveness probes that carry no credentials. It must be called before
+// Start. The token is compared in constant time and never logged.
+func (s *Server) RequireToken(token string) {
+	want := []byte("Bearer " + token)
+	open := s.mux
+	s.srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := []byte(r.Header.Get("Authorization"))
+		if r.URL.Path != "/healthz" && subtle.ConstantTimeCompare(got, want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="triage"`)
+			writeText(w, http.StatusUnauthorized, "unauthorized")
+			return
+		}
+		open.ServeHTTP(w, r)
+	})
 }
 
 func writeText(w http.ResponseWriter, code int, body string) {

@@ -193,3 +193,42 @@ func TestShutdown(t *testing.T) {
 		}
 	})
 }
+
+func TestRequireTokenGuardsAllButHealthz(t *testing.T) {
+	s := New("127.0.0.1:0", nil, nil, zaptest.NewLogger(t))
+	s.RequireToken("s3cret")
+	start(t, s)
+	ask := func(path, auth string) int {
+		t.Helper()
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet,
+			"http://"+s.Addr()+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, tt := range []struct {
+		path, auth string
+		want       int
+	}{
+		{"/metrics", "", http.StatusUnauthorized},
+		{"/metrics", "Bearer wrong", http.StatusUnauthorized},
+		{"/metrics", "s3cret", http.StatusUnauthorized},
+		{"/metrics", "Bearer s3cret", http.StatusOK},
+		{"/readyz", "", http.StatusUnauthorized},
+		{"/readyz", "Bearer s3cret", http.StatusOK},
+		{"/healthz", "", http.StatusOK},
+	} {
+		if got := ask(tt.path, tt.auth); got != tt.want {
+			t.Errorf("GET %s with %q: got %d, want %d", tt.path, tt.auth, got, tt.want)
+		}
+	}
+}

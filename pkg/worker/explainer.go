@@ -57,6 +57,9 @@ func NewExplainer(cfg config.Config, log *zap.Logger) (*Worker, error) {
 	}
 	if cfg.Explainer.HTTPListen != "" {
 		w.http = httpserver.New(cfg.Explainer.HTTPListen, w.reg, w.loop.Ready, log.Named("http"))
+		if cfg.HTTP.Token != "" {
+			w.http.RequireToken(cfg.HTTP.Token)
+		}
 	}
 	w.what = "explainer"
 	return w, nil

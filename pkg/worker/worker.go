@@ -132,6 +132,9 @@ func New(cfg config.Config, log *zap.Logger) (*Worker, error) {
 	}
 	if cfg.HTTP.Listen != "" {
 		w.http = httpserver.New(cfg.HTTP.Listen, w.reg, w.loop.Ready, log.Named("http"))
+		if cfg.HTTP.Token != "" {
+			w.http.RequireToken(cfg.HTTP.Token)
+		}
 	}
 	return w, nil
 }
