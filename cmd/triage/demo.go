@@ -91,11 +91,6 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if (o.llmURL == "") != (o.llmModel == "") {
 		return errors.New("-llm-url and -llm-model go together")
 	}
-	if o.duration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, o.duration)
-		defer cancel()
-	}
 	return runDemoWorld(ctx, o, stdout)
 }
 
@@ -231,6 +226,13 @@ func runDemoWorld(ctx context.Context, o demoOpts, out io.Writer) error {
 		defer wg.Done()
 		r.read(runCtx)
 	}()
+	// -duration counts from here: the broker, the topics and the
+	// classifier's training are setup, not the run.
+	if o.duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.duration)
+		defer cancel()
+	}
 	produceDone := make(chan struct{})
 	start := time.Now()
 	go func() {

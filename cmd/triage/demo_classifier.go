@@ -9,9 +9,10 @@ import (
 )
 
 // demoClassifier trains the demo's text classifier on corpus, as "triage
-// train" would with its defaults (a tenth held out to calibrate it and set
-// the threshold for 97% accuracy), writes the model under dir and returns
-// its path for the worker to load.
+// train" would (a tenth held out to calibrate it and set the threshold for
+// 97% accuracy) but with one model of 10 epochs, which the demo's closed
+// world needs no more than, writes the model under dir and returns its
+// path for the worker to load.
 func demoClassifier(ctx context.Context, corpus []labelled, dir string) (string, error) {
 	examples := make([]classify.Example, len(corpus))
 	for i, l := range corpus {
@@ -21,7 +22,7 @@ func demoClassifier(ctx context.Context, corpus []labelled, dir string) (string,
 		return "", err
 	}
 	train, valid := classify.Split(examples, 0.1, 1)
-	m, err := classify.Train(ctx, train, classify.Config{Seed: 1})
+	m, err := classify.Train(ctx, train, classify.Config{Seed: 1, Models: 1, Epochs: 10})
 	if err != nil {
 		return "", err
 	}
