@@ -100,13 +100,14 @@ func TestHolderReloadsUnderConcurrentPredictions(t *testing.T) {
 	}
 }
 
-// waitFor polls cond until it holds, failing the test after a few seconds.
+// waitFor polls cond until it holds, failing the test after 30 seconds:
+// long, for a machine loaded by the race detector and other tests.
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 5s")
+			t.Fatal("condition not met within 30s")
 		}
 		time.Sleep(time.Millisecond)
 	}
