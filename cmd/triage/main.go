@@ -99,3 +99,16 @@ func runVersion(_ context.Context, _ []string, stdout, _ io.Writer) error {
 	fmt.Fprintln(stdout, "triage", version)
 	return nil
 }
+
+// usageFlagSet returns a flag set for a command that prints usage, then its
+// flags, to stderr on -h or a bad flag.
+func usageFlagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fmt.Fprintln(stderr, "\nflags:")
+		fs.PrintDefaults()
+	}
+	return fs
+}

@@ -69,13 +69,7 @@ produced; a bad row is an error naming its line.
 
 func runProduce(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var o produceOpts
-	fs := flag.NewFlagSet("produce", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, produceUsage)
-		fmt.Fprintln(stderr, "\nflags:")
-		fs.PrintDefaults()
-	}
+	fs := usageFlagSet("produce", produceUsage, stderr)
 	o.conn.register(fs, true)
 	fs.StringVar(&o.topic, "topic", "", "topic to write (default: the configuration's first "+
 		"input topic, events)")

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -53,13 +52,7 @@ offsets seen when it starts.
 
 func runTail(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o := tailOpts{quiet: 5 * time.Second}
-	fs := flag.NewFlagSet("tail", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, tailUsage)
-		fmt.Fprintln(stderr, "\nflags:")
-		fs.PrintDefaults()
-	}
+	fs := usageFlagSet("tail", tailUsage, stderr)
 	o.conn.register(fs, true)
 	fs.BoolVar(&o.follow, "follow", false, "keep printing records as they are committed")
 	fs.StringVar(&o.from, "from", "earliest", "where to start in each partition: earliest, "+

@@ -159,13 +159,7 @@ func runTopics(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	sub := args[0]
 	o := topicsOpts{configs: topicConfigs{}}
-	fs := flag.NewFlagSet("topics "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, topicsUsage)
-		fmt.Fprintln(stderr, "\nflags:")
-		fs.PrintDefaults()
-	}
+	fs := usageFlagSet("topics "+sub, topicsUsage, stderr)
 	o.conn.register(fs, false)
 	fs.StringVar(&o.explanations, "explanations", "", "the explainer's output topic, over "+
 		"the configuration's explainer.explanations_topic (default events.explanations)")
